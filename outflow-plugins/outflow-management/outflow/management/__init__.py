@@ -1,0 +1,1 @@
+"""outflow-management: the ``management`` command group (pipelines, plugins, database, runs)."""

@@ -1,0 +1,22 @@
+"""The ``management`` command group.
+
+Its subcommands are added by the modules of this package as they are built
+(``create``, ``db``, ``shell``, ``display_config``, ``list_runs``, ``debug``).
+"""
+
+from outflow.core.commands import Command
+
+
+class Management(Command):
+    """Create pipelines and plugins, manage the database, inspect runs."""
+
+    name = "management"
+    invokable = False
+
+
+def _load_subcommands() -> None:
+    """Import the modules that attach subcommands to :class:`Management`."""
+    from outflow.management import display_config  # noqa: F401
+
+
+_load_subcommands()

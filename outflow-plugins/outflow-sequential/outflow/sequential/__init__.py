@@ -1,0 +1,1 @@
+"""outflow-sequential: the ``default`` backend (alias ``sequential``)."""

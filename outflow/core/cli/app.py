@@ -1,0 +1,125 @@
+"""Build the root click group for a pipeline and run it with outflow's error policy.
+
+Error policy: a usage error (unknown command or option, bad value) prints one line
+naming the culprit and exits 2; an error of the pipeline (bad configuration, graph,
+types, a failing task) prints one line and exits 1. Tracebacks appear only with
+``--log-level DEBUG``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from outflow.core.cli.root import OutflowRoot, PipelineCommands, root_command_classes
+from outflow.core.pipeline.context import PipelineContext
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _global_params() -> list[click.Parameter]:
+    from outflow.core import __version__
+
+    return [
+        click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
+                     callback=_print_version(__version__), help="Show the version and exit."),
+        click.Option(["--settings"], metavar="MODULE",
+                     help="Settings module (default: settings.py of the pipeline)."),
+        click.Option(["--config"], metavar="PATH",
+                     help="Configuration file (default: config.yml of the pipeline)."),
+        click.Option(["-b", "--backend"], metavar="NAME",
+                     help="Backend running the tasks (default, parallel, ...)."),
+        click.Option(["-ll", "--log-level"], metavar="LEVEL",
+                     help="Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL."),
+        click.Option(["--dry-run"], is_flag=True, help="Set up the workflow without tracking."),
+        click.Option(["--db-untracked"], is_flag=True, help="Run without any database."),
+        click.Option(["--overwrite-cache"], is_flag=True,
+                     help="Recompute cached workflows and overwrite their entries."),
+        click.Option(["-p", "plugins"], metavar="NAME", multiple=True,
+                     help="Load plugin NAME, or block it with no:NAME."),
+    ]
+
+
+def _print_version(version: str) -> Any:
+    def callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value and not ctx.resilient_parsing:
+            click.echo(f"outflow {version}")
+            ctx.exit(0)
+
+    return callback
+
+
+def build_root(pipeline_context: PipelineContext, name: str = "outflow") -> OutflowRoot:
+    settings = pipeline_context.settings
+    host = pipeline_context.host
+    reserved = {entry.name for entry in host.collect().all("commands")}
+    table = PipelineCommands.collect(
+        root_command_classes(settings), list(getattr(settings, "PLUGINS", [])), reserved
+    )
+
+    def remember_globals(**options: Any) -> None:
+        pipeline_context.configure_logging()
+        pipeline_context.backend_name = options.get("backend")
+        pipeline_context.dry_run = bool(options.get("dry_run"))
+        pipeline_context.db_untracked = bool(options.get("db_untracked"))
+        pipeline_context.overwrite_cache = bool(options.get("overwrite_cache"))
+
+    return OutflowRoot(
+        host,
+        table,
+        name=name,
+        params=_global_params(),
+        callback=remember_globals,
+        help="outflow: write, run and track task workflows.",
+        context_settings={"help_option_names": ["--help", "-h"], "max_content_width": 100},
+    )
+
+
+def run_root(root: click.Group, argv: Sequence[str], prog_name: str) -> tuple[int, Any]:
+    """Run the click root; return ``(exit code, result of the command)``."""
+    try:
+        result = root.main(args=list(argv), prog_name=prog_name, standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return int(done.exit_code or 0), None
+    except click.UsageError as error:
+        return report(error.format_message(), EXIT_USAGE, error), None
+    except click.Abort:
+        return report("interrupted", EXIT_INTERRUPTED), None
+    except KeyboardInterrupt as error:
+        return report("interrupted", EXIT_INTERRUPTED, error), None
+    except click.ClickException as error:
+        return report(error.format_message(), error.exit_code, error), None
+    except Exception as error:  # noqa: BLE001 - the pipeline's own errors, reported on one line
+        return report(describe(error), EXIT_FAILURE, error), None
+    if isinstance(result, int) and not isinstance(result, bool):
+        return result, None
+    return 0, result
+
+
+def describe(error: BaseException) -> str:
+    """``ValueError: ...`` for unexpected errors; outflow's own errors carry their message."""
+    text = str(error).strip() or type(error).__name__
+    if type(error).__module__.startswith("outflow.") or getattr(error, "outflow_message", False):
+        return text
+    return f"{type(error).__name__}: {text}"
+
+
+def report(message: str, code: int, error: BaseException | None = None) -> int:
+    """Print the one-line error (plus the traceback at DEBUG level); return ``code``."""
+    if error is not None and _debug_enabled():
+        traceback.print_exception(error, file=sys.stderr)
+    one_line = " ".join(message.split("\n")).strip()
+    print(f"outflow: error: {one_line}", file=sys.stderr)
+    return code
+
+
+def _debug_enabled() -> bool:
+    import logging
+
+    return logging.getLogger().isEnabledFor(logging.DEBUG)

@@ -1,0 +1,94 @@
+"""Turn :class:`~outflow.core.commands.Command` classes into click commands.
+
+A command with subcommands becomes a group; invoking a group that is not
+``invokable`` prints its help. The leaf's callback gathers the values of every
+level's options into ``context.args`` (an ``argparse.Namespace``, as the user guide
+shows) and hands over to :mod:`outflow.core.commands.execution`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from argparse import Namespace
+from typing import Any
+
+import click
+
+from outflow.core.commands.command import Command
+
+
+class SuggestingGroup(click.Group):
+    """A group whose unknown-command error names the closest match."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        command = self.get_command(ctx, name)
+        if command is None and not ctx.resilient_parsing:
+            if name.startswith("-"):
+                return super().resolve_command(ctx, args)
+            raise click.UsageError(unknown_command_message(name, self.list_commands(ctx), ctx), ctx)
+        return name, command, args[1:]
+
+
+def unknown_command_message(name: str, known: list[str], ctx: click.Context) -> str:
+    where = ctx.command_path
+    message = f"unknown command {name!r} for {where!r}"
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    elif known:
+        message += f"; available: {', '.join(sorted(known))}"
+    return message
+
+
+def _collect_args(ctx: click.Context) -> Namespace:
+    """Options of every level from the root down, leaf values winning."""
+    chain = []
+    node: click.Context | None = ctx
+    while node is not None:
+        chain.append(node.params)
+        node = node.parent
+    values: dict[str, Any] = {}
+    for params in reversed(chain):
+        values.update(params)
+    values.pop("version", None)
+    values.pop("plugins", None)
+    return Namespace(**values)
+
+
+def build_click_command(command_class: type[Command], name: str | None = None) -> click.Command:
+    """The click command (or group) for ``command_class``."""
+    name = name or command_class.name
+    declaration = command_class()
+    declaration.add_arguments()
+    params = [spec.to_click(command_class.full_name() or name) for spec in declaration.arguments]
+    help_text = (command_class.help or command_class.__doc__ or "").strip() or None
+
+    def callback(**_: Any) -> Any:
+        ctx = click.get_current_context()
+        if isinstance(ctx.command, click.Group) and ctx.invoked_subcommand:
+            return None
+        if not command_class.invokable:
+            click.echo(ctx.get_help())
+            return None
+        from outflow.core.commands.execution import execute_command
+
+        return execute_command(command_class, _collect_args(ctx))
+
+    if not command_class.subcommands:
+        return click.Command(name, params=params, callback=callback, help=help_text,
+                             short_help=command_class.summary() or None)
+    group = SuggestingGroup(
+        name,
+        params=params,
+        callback=callback,
+        help=help_text,
+        short_help=command_class.summary() or None,
+        invoke_without_command=True,
+        no_args_is_help=False,
+    )
+    for sub_name, sub_class in command_class.subcommands.items():
+        group.add_command(build_click_command(sub_class, sub_name), sub_name)
+    return group

@@ -1,0 +1,24 @@
+"""Entry point of the ``outflow`` script and of ``python -m outflow``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def run(argv: Sequence[str] | None = None, prog_name: str = "outflow") -> int:
+    """Run the command line in the pipeline found from the working directory."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # answered before any plugin or pipeline is loaded
+        from outflow.core import __version__
+
+        print(f"outflow {__version__}")
+        return 0
+    from outflow.core.pipeline.pipeline import Pipeline
+
+    with Pipeline(argv=argv, prog_name=prog_name) as pipeline:
+        return pipeline.run()
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,64 @@
+"""``outflow plugins list``: what is installed, what loaded, and what each plugin provides.
+
+Broken plugins are listed with their error and the command still exits 0, so that
+the listing is the place to look when something is missing; ``--check`` exits 1
+when a plugin failed, for CI. ``--json`` prints the schema documented in README.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from outflow.core.cli.click_commands import SuggestingGroup
+
+JSON_SCHEMA_VERSION = 1
+
+
+@click.group("plugins", cls=SuggestingGroup, invoke_without_command=False)
+def plugins() -> None:
+    """Inspect outflow plugins."""
+
+
+@plugins.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schema in README).")
+@click.option("--all", "show_all", is_flag=True, help="Include the kernel's built-ins.")
+@click.option("--check", is_flag=True, help="Exit 1 when a plugin failed to load.")
+def list_plugins(as_json: bool, show_all: bool, check: bool) -> int:
+    """List plugins: name, version, module, status, what they provide, hooks."""
+    from outflow.core import __version__
+    from outflow.core.pipeline.context import active_context
+
+    host = active_context().host
+    host.collect()
+    records = [r for r in host.records.values() if show_all or r.kind != "builtin"]
+    records.sort(key=lambda r: (r.kind != "builtin", r.name))
+    if as_json:
+        payload = {
+            "schema": JSON_SCHEMA_VERSION,
+            "outflow_version": __version__,
+            "plugins": [record.as_dict() for record in records],
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        _print_table(records)
+    failed = [r for r in records if r.status == "error"]
+    return 1 if check and failed else 0
+
+
+def _print_table(records: list) -> None:
+    if not records:
+        click.echo("no plugins installed")
+        return
+    rows = [("NAME", "VERSION", "MODULE", "STATUS", "PROVIDES", "HOOKS")]
+    for record in records:
+        provides = "; ".join(f"{kind}: {', '.join(names)}"
+                             for kind, names in record.provides.items()) or "-"
+        status = record.status if record.status == "loaded" else f"{record.status}: {record.error}"
+        hooks = ", ".join(h.removeprefix("outflow_") for h in record.hooks) or "-"
+        rows.append((record.name, record.version or "-", record.module, status, provides, hooks))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        click.echo("  ".join([*cells, row[-1]]).rstrip())

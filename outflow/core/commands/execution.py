@@ -1,0 +1,67 @@
+"""Run one command: set up its workflow, pick the backend, run, and report the lifecycle.
+
+The run is announced to plugins (``outflow_run_started``) before ``setup_tasks``
+so that a run whose set-up fails (a missing parameter, a bad graph) is still
+recorded, as failed; ``outflow_run_finished`` is called exactly once either way.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from argparse import Namespace
+from typing import Any
+
+from outflow.core.commands.backend_choice import choose_backend_name, load_backend_class
+from outflow.core.commands.command import Command
+from outflow.core.pipeline.context import active_context
+from outflow.core.runs import RunInfo
+
+
+def execute_command(command_class: type[Command], args: Namespace) -> Any:
+    """Run ``command_class`` in the active pipeline with parsed ``args``; return its result."""
+    pipeline_context = active_context()
+    pipeline_context.args = args
+    pipeline_context.db_untracked = bool(
+        pipeline_context.db_untracked or command_class.db_untracked
+    )
+    backend_name = choose_backend_name(
+        pipeline_context.backend_name, command_class, pipeline_context.config
+    )
+    backend_class = load_backend_class(
+        backend_name, pipeline_context.host, pipeline_context.settings
+    )
+    run = RunInfo(
+        command=command_class.full_name() or command_class.name,
+        argv=list(sys.argv[1:]),
+        backend=backend_name,
+        db_untracked=pipeline_context.db_untracked,
+    )
+    pipeline_context.run = run
+    hook = pipeline_context.hook
+    hook.outflow_run_started(run=run)
+    error: BaseException | None = None
+    backend = None
+    try:
+        workflow = build_workflow(command_class)
+        backend = backend_class(pipeline_context)
+        return backend.run(workflow, run)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        if backend is not None:
+            backend.close()
+        run.end_time = time.time()
+        run.state = "failed" if error is not None else "success"
+        hook.outflow_run_finished(run=run, state=run.state, error=error)
+
+
+def build_workflow(command_class: type[Command]) -> Any:
+    """Instantiate the command and collect the blocks its ``setup_tasks`` creates."""
+    from outflow.core.workflow import Workflow
+
+    command = command_class()
+    with Workflow(name=command_class.name) as workflow:
+        command.setup_tasks()
+    return workflow

@@ -1,0 +1,106 @@
+"""Find the pipeline: its settings module, root directory and configuration file.
+
+Order: ``--settings`` / ``OUTFLOW_SETTINGS_MODULE`` (a dotted module path), else a
+``settings.py`` in the working directory or one of its parents. The root directory
+is where that file lives unless ``PIPELINE_ROOT_DIRECTORY`` or the settings say
+otherwise. Like the generated ``manage.py``, the root and each ``plugins/*``
+directory are put on ``sys.path`` so that plugins work without being installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+
+class PipelineNotFoundError(LookupError):
+    """A settings module was named but could not be imported."""
+
+
+@dataclass
+class PipelineLocation:
+    root: Path | None
+    settings_module: ModuleType | None
+
+
+def find_settings_file(start: Path) -> Path | None:
+    """``settings.py`` in ``start`` or the nearest parent that has one."""
+    for directory in (start, *start.parents):
+        candidate = directory / "settings.py"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def add_pipeline_paths(root: Path) -> None:
+    """Make the pipeline's own modules and its ``plugins/*`` importable."""
+    entries = [str(root)]
+    plugins_dir = root / "plugins"
+    if plugins_dir.is_dir():
+        entries += [str(path) for path in sorted(plugins_dir.iterdir()) if path.is_dir()]
+    for entry in reversed(entries):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    importlib.invalidate_caches()
+
+
+def _import_settings_file(path: Path) -> ModuleType:
+    """Import ``path`` as the module ``settings``, replacing another pipeline's one."""
+    current = sys.modules.get("settings")
+    if current is not None and Path(getattr(current, "__file__", "") or "") == path:
+        return current
+    spec = importlib.util.spec_from_file_location("settings", path)
+    if spec is None or spec.loader is None:
+        raise PipelineNotFoundError(f"cannot import settings from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["settings"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop("settings", None)
+        raise
+    return module
+
+
+def locate_pipeline(
+    settings_module: str | None = None,
+    root_directory: str | os.PathLike[str] | None = None,
+    cwd: Path | None = None,
+) -> PipelineLocation:
+    """Resolve the pipeline from explicit arguments, the environment, or the directory tree."""
+    settings_module = settings_module or os.environ.get("OUTFLOW_SETTINGS_MODULE") or None
+    root = Path(root_directory).resolve() if root_directory else None
+    if root is None and os.environ.get("PIPELINE_ROOT_DIRECTORY"):
+        root = Path(os.environ["PIPELINE_ROOT_DIRECTORY"]).resolve()
+    if settings_module:
+        if root is not None:
+            add_pipeline_paths(root)
+        try:
+            module = importlib.import_module(settings_module)
+        except ModuleNotFoundError as error:
+            if error.name and settings_module.startswith(error.name):
+                raise PipelineNotFoundError(
+                    f"settings module {settings_module!r} not found on the Python path"
+                ) from None
+            raise
+        if root is None and getattr(module, "ROOT_DIRECTORY", None):
+            root = Path(module.ROOT_DIRECTORY).resolve()
+        if root is None and getattr(module, "__file__", None):
+            root = Path(module.__file__).resolve().parent
+            add_pipeline_paths(root)
+        return PipelineLocation(root, module)
+    if root is not None:
+        settings_file = root / "settings.py"
+        found = settings_file if settings_file.is_file() else None
+    else:
+        found = find_settings_file((cwd or Path.cwd()).resolve())
+        root = found.parent if found is not None else None
+    if found is None:
+        return PipelineLocation(root, None)
+    add_pipeline_paths(found.parent)
+    return PipelineLocation(root, _import_settings_file(found))

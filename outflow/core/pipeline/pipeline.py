@@ -1,0 +1,121 @@
+"""``Pipeline``: sets up settings, configuration, logging and plugins, then runs the CLI.
+
+The generated ``manage.py`` does::
+
+    with Pipeline(root_directory=ROOT) as pipeline:
+        sys.exit(pipeline.run())
+
+and the ``outflow`` script does the same with the pipeline found from the working
+directory. Set-up order matters: plugins' configuration defaults are needed to build
+the configuration, and the pipeline's own plugin code is imported only once the
+configuration is active (the user guide lets commands read ``config`` at import).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from outflow.core.cli.global_options import GlobalOptions, hoist_global_options
+from outflow.core.pipeline.config import Config
+from outflow.core.pipeline.context import PipelineContext, activate
+from outflow.core.pipeline.discovery import locate_pipeline
+from outflow.core.pipeline.settings import Settings
+
+
+class Pipeline:
+    """A pipeline ready to run commands; use it as a context manager."""
+
+    def __init__(
+        self,
+        root_directory: str | os.PathLike[str] | None = None,
+        settings_module: str | None = None,
+        argv: Sequence[str] | None = None,
+        *,
+        config_path: str | os.PathLike[str] | None = None,
+        force_dry_run: bool = False,
+        prog_name: str | None = None,
+    ) -> None:
+        self.argv = list(sys.argv[1:] if argv is None else argv)
+        self.prog_name = prog_name or os.path.basename(sys.argv[0] or "outflow")
+        if self.prog_name in ("__main__.py", "-c", ""):
+            self.prog_name = "outflow"
+        self.root_directory = root_directory
+        self.settings_module = settings_module
+        self.config_path = config_path
+        self.force_dry_run = force_dry_run
+        self.context: PipelineContext | None = None
+        self.result: Any = None
+        self.setup_error: BaseException | None = None
+        self._stack = ExitStack()
+
+    # -- set-up -------------------------------------------------------------------
+    def __enter__(self) -> Pipeline:
+        try:
+            self.options, self.ordered_argv = hoist_global_options(self.argv)
+            self.context = self._build_context(self.options)
+            self._stack.enter_context(activate(self.context))
+            self.context.host.add_pipeline_plugins(list(self.context.settings.PLUGINS))
+        except Exception as error:  # noqa: BLE001 - reported by run() on one line
+            self.setup_error = error
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._stack.close()
+
+    def _build_context(self, options: GlobalOptions) -> PipelineContext:
+        from outflow.core.plugins.host import LoadOptions, PluginHost
+
+        location = locate_pipeline(options.settings or self.settings_module, self.root_directory)
+        overrides = {}
+        if location.root is not None and not getattr(location.settings_module,
+                                                     "ROOT_DIRECTORY", None):
+            overrides["ROOT_DIRECTORY"] = str(location.root)
+        settings = Settings(location.settings_module, **overrides)
+        host = PluginHost(LoadOptions.from_environment(options.plugins)).load()
+        config = self._load_config(options, location.root, host)
+        pipeline_context = PipelineContext(settings, config, host=host,
+                                           root_directory=location.root)
+        pipeline_context.force_dry_run = self.force_dry_run
+        pipeline_context.log_level = options.log_level
+        if location.settings_module is not None:
+            pipeline_context.configure_logging()  # the pipeline's code may log on import
+        return pipeline_context
+
+    def _load_config(self, options: GlobalOptions, root: Path | None, host: Any) -> Config:
+        from outflow.core.configuration.loader import (
+            find_config_file,
+            load_config_file,
+            merge_config,
+        )
+
+        chosen = options.config or self.config_path or os.environ.get("OUTFLOW_CONFIG_PATH")
+        path = Path(chosen) if chosen else (find_config_file(root) if root else None)
+        defaults: dict[str, Any] = {}
+        for entry in host.collect().all("config_defaults"):
+            defaults = merge_config(defaults, {entry.name: entry.target})
+        values = load_config_file(path) if path is not None else {}
+        return Config(merge_config(defaults, values), file=path)
+
+    # -- running ------------------------------------------------------------------
+    def run(self, argv: Sequence[str] | None = None) -> int:
+        """Run the command line; return the exit code (the result is in ``self.result``)."""
+        from outflow.core.cli.app import EXIT_USAGE, build_root, describe, report, run_root
+
+        if self.setup_error is not None:
+            return report(describe(self.setup_error), EXIT_USAGE, self.setup_error)
+        if self.context is None:
+            raise RuntimeError("use Pipeline as a context manager: `with Pipeline(...) as p:`")
+        ordered = self.ordered_argv if argv is None else hoist_global_options(argv)[1]
+        root = build_root(self.context, name=self.prog_name)
+        code, self.result = run_root(root, ordered, self.prog_name)
+        return code
+
+    @staticmethod
+    def get_parent_directory_posix_path(module_path: str | os.PathLike[str]) -> str:
+        """Directory of a file (``manage.py``'s ``__file__``), as a POSIX path."""
+        return Path(module_path).resolve().parent.as_posix()

@@ -1,0 +1,110 @@
+"""Find the entry points of the group ``outflow.plugins``, with a start-up cache.
+
+``importlib.metadata`` costs about 50 ms to import and scan on these machines, more
+than the rest of ``outflow --help``. The scan's result is therefore cached in a
+small JSON file keyed by a fingerprint of ``sys.path``: the names and modification
+times of the ``*.dist-info``, ``*.egg-info`` and ``*.pth`` entries of each path
+directory (not the directories' own times: the working directory is on the path
+and changes all the time). Any ``pip install`` or ``pip uninstall`` changes that
+fingerprint, so the cache is never stale in practice;
+``OUTFLOW_NO_PLUGIN_CACHE=1`` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from outflow.core.plugins import ENTRY_POINT_GROUP
+
+_CACHE_FORMAT = 1
+_KEEP = 8  # cache files kept: one per environment recently used
+
+
+@dataclass(frozen=True)
+class EntryPointInfo:
+    """What the host needs of one entry point, without importing its target."""
+
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
+
+    @property
+    def module(self) -> str:
+        return self.value.partition(":")[0].strip()
+
+
+def _path_fingerprint(paths: list[str]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(str(_CACHE_FORMAT).encode())
+    for entry in paths:
+        digest.update(entry.encode(errors="surrogateescape"))
+        try:
+            with os.scandir(entry or ".") as children:
+                for child in children:
+                    if child.name.endswith((".dist-info", ".egg-info", ".pth")):
+                        digest.update(child.name.encode(errors="surrogateescape"))
+                        digest.update(str(child.stat().st_mtime_ns).encode())
+        except OSError:
+            digest.update(b"-")
+    return digest.hexdigest()
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "outflow"
+
+
+def _scan() -> list[EntryPointInfo]:
+    from importlib.metadata import entry_points
+
+    found: dict[str, EntryPointInfo] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        info = EntryPointInfo(
+            name=ep.name,
+            value=ep.value,
+            distribution=dist.metadata["Name"] if dist is not None else None,
+            version=dist.version if dist is not None else None,
+        )
+        # The first distribution on sys.path wins, as it does for imports.
+        found.setdefault(ep.name, info)
+    return sorted(found.values(), key=lambda info: info.name)
+
+
+def discover_entry_points() -> list[EntryPointInfo]:
+    """Return the ``outflow.plugins`` entry points of the running environment."""
+    if os.environ.get("OUTFLOW_NO_PLUGIN_CACHE"):
+        return _scan()
+    fingerprint = _path_fingerprint(list(sys.path))
+    cache_file = _cache_dir() / f"entry-points-{fingerprint}.json"
+    try:
+        data = json.loads(cache_file.read_text())
+        return [EntryPointInfo(**item) for item in data]
+    except (OSError, ValueError, TypeError):
+        pass
+    infos = _scan()
+    _write_atomically(cache_file, json.dumps([asdict(info) for info in infos]))
+    return infos
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write the cache without ever leaving a half-written file; failures are ignored."""
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+        stale = sorted(path.parent.glob("entry-points-*.json"), key=os.path.getmtime)[:-_KEEP]
+        for old in stale:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass

@@ -1,0 +1,291 @@
+"""The plugin host: loads every plugin in isolation and collects what they provide.
+
+pluggy's own ``load_setuptools_entrypoints`` stops at the first plugin that fails to
+import; a host should not let one broken package take every command down. Here each
+entry point is imported in its own ``try``; a failure (import error, a hook that no
+spec declares, an invalid registration) is reported once on stderr and the plugin is
+dropped. ``OUTFLOW_STRICT_PLUGINS=1`` turns such failures into a fatal error, which
+is what plugin authors and CI want.
+
+Switches, modelled on pytest, llm and datasette:
+
+- ``OUTFLOW_DISABLE_PLUGIN_AUTOLOAD=1``: load no entry-point plugin except those
+  named with ``-p NAME``;
+- ``OUTFLOW_PLUGINS=a,b``: an allowlist of entry-point or distribution names;
+- ``-p no:NAME``: block one plugin.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from outflow.core import hookspecs
+from outflow.core.plugins.discovery import EntryPointInfo, discover_entry_points
+from outflow.core.plugins.registry import KINDS, Provided, Registry
+
+BUILTIN_PLUGINS = {"outflow.core": "outflow.core.builtin_plugin"}
+
+_REPORTED: set[tuple[str, str]] = set()
+
+
+class PluginLoadError(RuntimeError):
+    """A plugin failed to load while ``OUTFLOW_STRICT_PLUGINS`` is set."""
+
+
+@dataclass
+class PluginRecord:
+    """One plugin as ``outflow plugins list`` shows it."""
+
+    name: str
+    module: str
+    distribution: str | None = None
+    version: str | None = None
+    status: str = "loaded"  # loaded | blocked | error
+    error: str | None = None
+    kind: str = "entry-point"  # entry-point | builtin | pipeline
+    hooks: list[str] = field(default_factory=list)
+    provides: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "module": self.module,
+            "kind": self.kind,
+            "status": self.status,
+            "error": self.error,
+            "provides": self.provides,
+            "hooks": self.hooks,
+        }
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How plugins are selected; built from the environment and ``-p`` options."""
+
+    autoload: bool = True
+    allow: frozenset[str] | None = None
+    blocked: frozenset[str] = frozenset()
+    requested: frozenset[str] = frozenset()
+    strict: bool = False
+
+    @classmethod
+    def from_environment(cls, plugin_options: Iterable[str] = ()) -> LoadOptions:
+        blocked, requested = set(), set()
+        for value in plugin_options:
+            if value.startswith("no:"):
+                blocked.add(value[3:])
+            else:
+                requested.add(value)
+        allow_text = os.environ.get("OUTFLOW_PLUGINS")
+        allow = None
+        if allow_text is not None:
+            allow = frozenset(part.strip() for part in allow_text.split(",") if part.strip())
+        return cls(
+            autoload=not _env_flag("OUTFLOW_DISABLE_PLUGIN_AUTOLOAD"),
+            allow=allow,
+            blocked=frozenset(blocked),
+            requested=frozenset(requested),
+            strict=_env_flag("OUTFLOW_STRICT_PLUGINS"),
+        )
+
+    def blocking_reason(self, info: EntryPointInfo) -> str | None:
+        names = {info.name, info.distribution or info.name}
+        if names & self.blocked:
+            return "blocked with -p no:" + info.name
+        if names & self.requested:
+            return None
+        if not self.autoload:
+            return "autoload disabled (OUTFLOW_DISABLE_PLUGIN_AUTOLOAD)"
+        if self.allow is not None and not names & self.allow:
+            return "not in OUTFLOW_PLUGINS"
+        return None
+
+
+class PluginHost:
+    """A pluggy manager plus the records and registry of every plugin it loaded."""
+
+    def __init__(self, options: LoadOptions | None = None) -> None:
+        self.options = options or LoadOptions.from_environment()
+        self.pm = pluggy.PluginManager("outflow")
+        self.pm.add_hookspecs(hookspecs)
+        # Historic: every plugin registered from now on receives it on registration.
+        self.pm.hook.outflow_addhooks.call_historic(kwargs={"pluginmanager": self.pm})
+        self.records: dict[str, PluginRecord] = {}
+        self.registry = Registry()
+        self._collected: set[tuple[str, str]] = set()  # (kind, plugin) already asked
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    # -- loading ------------------------------------------------------------------
+    def load(self) -> PluginHost:
+        """Register the built-ins and every selected entry-point plugin."""
+        for name, module_name in BUILTIN_PLUGINS.items():
+            record = PluginRecord(name=name, module=module_name, kind="builtin")
+            record.version = _kernel_version()
+            record.distribution = "outflow"
+            self._register_module(record, lambda m=module_name: importlib.import_module(m))
+        for info in discover_entry_points():
+            record = PluginRecord(
+                name=info.name,
+                module=info.module,
+                distribution=info.distribution,
+                version=info.version,
+            )
+            reason = self.options.blocking_reason(info)
+            if reason is not None:
+                record.status, record.error = "blocked", reason
+                self.records[record.name] = record
+                self.pm.set_blocked(record.name)
+                continue
+            self._register_module(record, lambda value=info.value: _load_entry_point(value))
+        self._validate_hooks()
+        return self
+
+    def add_pipeline_plugins(self, module_names: Iterable[str]) -> None:
+        """Import the pipeline's plugins (``settings.PLUGINS``) and their ``commands`` module.
+
+        A name that is the package of an entry-point plugin (``outflow.management``)
+        is already served by that plugin. Others are imported, registered when they
+        implement hooks, and their ``commands`` submodule imported so that their
+        ``@RootCommand.subcommand()`` classes exist; ``models`` is only recorded,
+        and imported when a database is used.
+        """
+        for module_name in module_names:
+            if self.plugin_for_package(module_name) is not None:
+                continue
+            record = PluginRecord(name=module_name, module=module_name, kind="pipeline")
+            module = self._register_module(record, lambda m=module_name: importlib.import_module(m))
+            if module is None:
+                continue
+            for sub in ("commands",):
+                self._import_submodule(record, f"{module_name}.{sub}")
+            if _has_submodule(module_name, "models"):
+                self.registry.add(Provided("models", f"{module_name}.models",
+                                           f"{module_name}.models", record.name))
+            self._validate_hooks()
+
+    def plugin_for_package(self, package: str) -> PluginRecord | None:
+        """The loaded plugin whose module lives in ``package`` (or is it)."""
+        for record in self.records.values():
+            if record.status == "loaded" and (
+                record.module == package or record.module.startswith(package + ".")
+            ):
+                return record
+        return None
+
+    def _register_module(self, record: PluginRecord, importer: Any) -> ModuleType | None:
+        self.records[record.name] = record
+        try:
+            module = importer()
+            self.pm.register(module, name=record.name)
+        except Exception as exc:  # noqa: BLE001 - any failure of plugin code is reported
+            self._fail(record, f"{type(exc).__name__}: {exc}")
+            return None
+        return module
+
+    def _import_submodule(self, record: PluginRecord, name: str) -> None:
+        try:
+            if importlib.util.find_spec(name) is not None:
+                importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001
+            self._fail(record, f"cannot import {name}: {type(exc).__name__}: {exc}")
+
+    def _validate_hooks(self) -> None:
+        """Drop plugins implementing a hook that no spec declares (pluggy's check_pending)."""
+        for record in list(self.records.values()):
+            if record.status != "loaded":
+                continue
+            plugin = self.pm.get_plugin(record.name)
+            if plugin is None:
+                continue
+            callers = self.pm.get_hookcallers(plugin) or []
+            unknown = sorted(c.name for c in callers if c.spec is None)
+            if unknown:
+                self.pm.unregister(plugin)
+                self._fail(record, "implements hooks with no spec: " + ", ".join(unknown))
+                continue
+            record.hooks = sorted(c.name for c in callers)
+
+    def _fail(self, record: PluginRecord, message: str) -> None:
+        record.status, record.error = "error", message
+        if self.pm.get_plugin(record.name) is not None:
+            self.pm.unregister(name=record.name)
+        label = record.name
+        if record.distribution:
+            label += f" ({record.distribution} {record.version or ''})".replace(" )", ")")
+        text = f"outflow: plugin {label} failed to load: {message}"
+        if self.options.strict:
+            raise PluginLoadError(text)
+        key = (record.name, message)
+        if key not in _REPORTED:
+            _REPORTED.add(key)
+            print(text + " (plugin skipped)", file=sys.stderr)
+
+    # -- registrations ------------------------------------------------------------
+    def collect(self) -> Registry:
+        """Call each plugin's registration hooks once, attributing each entry to its plugin."""
+        hook_names = {
+            "commands": "outflow_register_commands",
+            "backends": "outflow_register_backends",
+            "models": "outflow_register_models",
+            "migrations": "outflow_register_migrations",
+            "blocks": "outflow_register_blocks",
+            "config_defaults": "outflow_config_defaults",
+        }
+        for kind in KINDS:
+            caller = getattr(self.pm.hook, hook_names[kind])
+            for impl in caller.get_hookimpls():
+                if (kind, impl.plugin_name) in self._collected:
+                    continue
+                self._collected.add((kind, impl.plugin_name))
+                errors: list[str] = []
+                register = self.registry.registrar(kind, impl.plugin_name, errors)
+                record = self.records.get(impl.plugin_name)
+                try:
+                    impl.function(**{arg: register for arg in impl.argnames})
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(f"{hook_names[kind]} raised {type(exc).__name__}: {exc}")
+                if errors and record is not None:
+                    self._fail(record, "; ".join(errors))
+        for record in self.records.values():
+            record.provides = self.registry.provided_by(record.name)
+        return self.registry
+
+    def resolve(self, kind: str, name: str) -> Provided | None:
+        return self.collect().get(kind, name)
+
+
+def _load_entry_point(value: str) -> Any:
+    from outflow.core.plugins.registry import load_target
+
+    return load_target(value)
+
+
+def _has_submodule(package: str, name: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"{package}.{name}") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _kernel_version() -> str:
+    from outflow.core import __version__
+
+    return __version__

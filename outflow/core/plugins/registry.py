@@ -1,0 +1,137 @@
+"""What each plugin provides: commands, backends, models, migrations, blocks, config defaults.
+
+The registration hooks hand plugins a ``register`` callable bound to the plugin's
+name, so the registry can validate names, refuse a second provider of the same
+name, and tell ``outflow plugins list`` who provides what.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = ("commands", "backends", "models", "migrations", "blocks", "config_defaults")
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+
+class RegistrationError(ValueError):
+    """A plugin registered something invalid or already provided by another plugin."""
+
+
+def load_target(target: Any) -> Any:
+    """Resolve a lazy ``"package.module:attribute"`` target; other objects pass through."""
+    if not isinstance(target, str):
+        return target
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in filter(None, attribute.split(".")):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass
+class Provided:
+    """One thing a plugin provides."""
+
+    kind: str
+    name: str
+    target: Any
+    plugin: str
+    help: str = ""
+    aliases: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> Any:
+        """Import the target (a lazy string) and return it."""
+        self.target = load_target(self.target)
+        return self.target
+
+    @property
+    def target_path(self) -> str:
+        """The target as ``module:qualname`` text, without importing it."""
+        if isinstance(self.target, str):
+            return self.target
+        module = getattr(self.target, "__module__", None) or getattr(self.target, "__name__", "")
+        qualname = getattr(self.target, "__qualname__", "")
+        return f"{module}:{qualname}" if qualname else str(module)
+
+
+class Registry:
+    """Per-kind tables of :class:`Provided` entries, keyed by name (and aliases)."""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, dict[str, Provided]] = {kind: {} for kind in KINDS}
+        self._aliases: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+
+    # -- registration -------------------------------------------------------------
+    def add(self, entry: Provided) -> None:
+        if entry.kind not in self._tables:
+            raise RegistrationError(f"unknown registration kind {entry.kind!r}")
+        table = self._tables[entry.kind]
+        for name in (entry.name, *entry.aliases):
+            if entry.kind in ("commands", "backends", "blocks") and not _NAME.match(name):
+                raise RegistrationError(
+                    f"plugin {entry.plugin!r} registers an invalid {entry.kind[:-1]} "
+                    f"name {name!r}: use letters, digits, '_', '-' or '.'"
+                )
+            owner = self.get(entry.kind, name)
+            if owner is not None:
+                raise RegistrationError(
+                    f"plugin {entry.plugin!r} registers {entry.kind[:-1]} {name!r}, "
+                    f"already provided by plugin {owner.plugin!r}"
+                )
+        table[entry.name] = entry
+        for alias in entry.aliases:
+            self._aliases[entry.kind][alias] = entry.name
+
+    def registrar(self, kind: str, plugin: str, errors: list[str]) -> Callable[..., None]:
+        """The ``register`` callable handed to a plugin's registration hook."""
+
+        def register(name: Any, target: Any = None, *, help: str = "", aliases: Iterable[str] = (),
+                     **options: Any) -> None:
+            if kind in ("models",):
+                name, target = str(name), name
+            elif kind == "migrations":
+                database = options.pop("database", "default")
+                branch = options.pop("branch", plugin)
+                options.update(database=database, branch=branch)
+                name, target = f"{branch}@{database}", name
+            elif kind == "config_defaults":
+                name, target = str(name), dict(target or {})
+            try:
+                self.add(Provided(kind, str(name), target, plugin, help, tuple(aliases), options))
+            except RegistrationError as exc:
+                errors.append(str(exc))
+
+        return register
+
+    # -- lookup -------------------------------------------------------------------
+    def get(self, kind: str, name: str) -> Provided | None:
+        table = self._tables[kind]
+        if name in table:
+            return table[name]
+        canonical = self._aliases[kind].get(name)
+        return table.get(canonical) if canonical else None
+
+    def all(self, kind: str) -> list[Provided]:
+        return list(self._tables[kind].values())
+
+    def names(self, kind: str, with_aliases: bool = False) -> list[str]:
+        names = list(self._tables[kind])
+        if with_aliases:
+            names += list(self._aliases[kind])
+        return sorted(names)
+
+    def provided_by(self, plugin: str) -> dict[str, list[str]]:
+        """Names provided by one plugin, per kind (empty kinds left out)."""
+        out: dict[str, list[str]] = {}
+        for kind, table in self._tables.items():
+            names = sorted(name for name, entry in table.items() if entry.plugin == plugin)
+            if names:
+                out[kind] = names
+        return out

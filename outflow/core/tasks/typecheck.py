@@ -1,0 +1,214 @@
+"""Runtime type checks of target values, and static compatibility of connected targets.
+
+Values are checked with beartype, which understands every typing construct
+(``List[int]``, ``Optional``, unions, ``TypedDict``, protocols...). Checks are on the
+per-task hot path, so each target builds its predicate once (see
+:meth:`outflow.core.target.Target.checker`): plain classes become an ``isinstance``
+test, ``Any`` no test at all, everything else a cached beartype tester.
+
+The PEP 484 numeric tower is on: an ``int`` is accepted where ``float`` is
+declared, as type checkers and users expect.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+import typing
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from beartype import BeartypeConf
+from beartype.door import is_bearable
+from beartype.roar import BeartypeException
+
+from outflow.core.tasks.errors import TaskTypeError
+from outflow.core.types import Skipped
+
+_CONF = BeartypeConf(is_pep484_tower=True)
+_NONE_TYPE = type(None)
+_TOWER_CLASSES = (float, complex)
+
+
+def is_any(hint: Any) -> bool:
+    """True for hints that accept every value (``Any``, ``object``, no annotation)."""
+    return hint is Any or hint is object or hint is inspect.Parameter.empty
+
+
+def is_typeddict(hint: Any) -> bool:
+    """True for TypedDict classes of ``typing`` and ``typing_extensions`` alike."""
+    return (
+        isinstance(hint, type)
+        and issubclass(hint, dict)
+        and hasattr(hint, "__total__")
+        and hasattr(hint, "__annotations__")
+    )
+
+
+def _plain_class(hint: Any) -> bool:
+    return (
+        isinstance(hint, type)
+        and hint not in _TOWER_CLASSES
+        and not isinstance(hint, types.GenericAlias)
+        and not is_typeddict(hint)
+        and not getattr(hint, "_is_protocol", False)
+    )
+
+
+def make_checker(hint: Any) -> Callable[[Any], bool] | None:
+    """A predicate ``value -> bool`` for ``hint``; None when every value is accepted.
+
+    Raises :class:`TypeError` when beartype cannot check ``hint`` at all.
+    """
+    if is_any(hint):
+        return None
+    if _plain_class(hint):
+        cls = hint
+        return lambda value: isinstance(value, cls)
+    try:
+        return _beartype_checker(hint)
+    except TypeError:  # unhashable hint: no cache
+        return _build_beartype_checker(hint)
+
+
+@lru_cache(maxsize=1024)
+def _beartype_checker(hint: Any) -> Callable[[Any], bool]:
+    return _build_beartype_checker(hint)
+
+
+def _build_beartype_checker(hint: Any) -> Callable[[Any], bool]:
+    try:
+        is_bearable(None, hint, conf=_CONF)  # beartype validates the hint here
+    except BeartypeException as exc:
+        raise TypeError(f"{describe_type(hint)} is not a type beartype can check: {exc}") from None
+
+    def check(value: Any) -> bool:
+        return is_bearable(value, hint, conf=_CONF)
+
+    return check
+
+
+# ------------------------------------------------------------------- messages
+
+_TYPING_PREFIX = re.compile(r"\b(?:typing_extensions|typing|collections\.abc|builtins)\.")
+
+
+def describe_type(hint: Any) -> str:
+    """A short, readable spelling of a type hint: ``int``, ``List[int]``, ``Any``."""
+    if is_any(hint):
+        return "Any"
+    if hint is None or hint is _NONE_TYPE:
+        return "None"
+    if isinstance(hint, type) and not isinstance(hint, types.GenericAlias):
+        return hint.__name__
+    return _TYPING_PREFIX.sub("", repr(hint))
+
+
+def describe_value(value: Any, limit: int = 60) -> str:
+    """``str ('42')``: the type of a value and a truncated repr of it."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the type error
+        text = "<unrepresentable>"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(value).__name__} ({text})"
+
+
+def type_error(block_label: str, kind: str, name: str, hint: Any, value: Any) -> TaskTypeError:
+    """The :class:`TaskTypeError` for ``value`` failing the ``hint`` of a target."""
+    message = (
+        f"{block_label}: {kind} '{name}' must be {describe_type(hint)}, "
+        f"got {describe_value(value)}"
+    )
+    return TaskTypeError(message, block=block_label, kind=kind, target=name,
+                         expected=hint, value=value)
+
+
+def check_value(block_label: str, kind: str, name: str, hint: Any, value: Any) -> None:
+    """Raise :class:`TaskTypeError` unless ``value`` matches ``hint`` (or is Skipped)."""
+    checker = make_checker(hint)
+    if checker is not None and not checker(value) and not isinstance(value, Skipped):
+        raise type_error(block_label, kind, name, hint, value)
+
+
+# ------------------------------------------------------------- compatibility
+
+
+def compatible(provided: Any, expected: Any) -> bool:
+    """Whether an output typed ``provided`` may feed an input typed ``expected``.
+
+    Deliberately lenient, because the runtime check is exact: ``Any`` matches
+    everything, unions match when any member does, classes match when one is a
+    subclass of the other (a ``Sequence`` output may well be the ``list`` an input
+    wants), and hints whose runtime class cannot be determined always match.
+    Generic arguments are compared one level deep (``List[int]`` vs ``List[str]``).
+    """
+    if is_any(provided) or is_any(expected):
+        return True
+    try:
+        return any(
+            _pair_compatible(p, e)
+            for p in _alternatives(provided)
+            for e in _alternatives(expected)
+        )
+    except Exception:  # noqa: BLE001 - exotic hints: leave it to the runtime check
+        return True
+
+
+def _alternatives(hint: Any) -> list[Any]:
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        return [alt for arg in typing.get_args(hint) for alt in _alternatives(arg)]
+    if origin is typing.Literal:
+        return [type(arg) for arg in typing.get_args(hint)]
+    if origin is typing.Annotated:
+        return _alternatives(typing.get_args(hint)[0])
+    if isinstance(hint, typing.TypeVar):
+        return _alternatives(hint.__bound__) if hint.__bound__ is not None else [Any]
+    supertype = getattr(hint, "__supertype__", None)  # typing.NewType
+    if supertype is not None:
+        return _alternatives(supertype)
+    return [hint]
+
+
+def _runtime_class(hint: Any) -> type | None:
+    if hint is None:
+        return _NONE_TYPE
+    if is_typeddict(hint):
+        return dict
+    origin = typing.get_origin(hint) or hint
+    return origin if isinstance(origin, type) else None
+
+
+def _pair_compatible(provided: Any, expected: Any) -> bool:
+    if is_any(provided) or is_any(expected):
+        return True
+    provided_class, expected_class = _runtime_class(provided), _runtime_class(expected)
+    if provided_class is None or expected_class is None:
+        return True
+    if expected_class in _TOWER_CLASSES and provided_class in (bool, int, float):
+        return True
+    if not (issubclass(provided_class, expected_class)
+            or issubclass(expected_class, provided_class)):
+        return False
+    provided_args, expected_args = typing.get_args(provided), typing.get_args(expected)
+    if (provided_args and expected_args and len(provided_args) == len(expected_args)
+            and Ellipsis not in provided_args and Ellipsis not in expected_args
+            and typing.get_origin(provided) is typing.get_origin(expected)):
+        return all(compatible(p, e) for p, e in zip(provided_args, expected_args))
+    return True
+
+
+__all__ = [
+    "check_value",
+    "compatible",
+    "describe_type",
+    "describe_value",
+    "is_any",
+    "is_typeddict",
+    "make_checker",
+    "type_error",
+]

@@ -1,0 +1,72 @@
+"""Shared fixtures: throwaway pipelines on disk, isolated from each other.
+
+A pipeline made by :func:`make_pipeline` lives in ``tmp_path``; its modules, the
+commands its plugins register on ``RootCommand`` and its ``sys.path`` entries are
+removed after the test, so that tests can reuse plugin names.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from outflow.core.commands import RootCommand
+
+
+@pytest.fixture(autouse=True)
+def _isolate_pipelines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    modules = set(sys.modules)
+    path = list(sys.path)
+    commands = dict(RootCommand.subcommands)
+    monkeypatch.delenv("OUTFLOW_SETTINGS_MODULE", raising=False)
+    monkeypatch.delenv("OUTFLOW_CONFIG_PATH", raising=False)
+    monkeypatch.delenv("PIPELINE_ROOT_DIRECTORY", raising=False)
+    yield
+    for name in set(sys.modules) - modules:
+        del sys.modules[name]
+    sys.path[:] = path
+    RootCommand.subcommands.clear()
+    RootCommand.subcommands.update(commands)
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text).lstrip())
+
+
+@pytest.fixture
+def make_pipeline(tmp_path: Path) -> Callable[..., Path]:
+    """Write a pipeline: ``settings.py`` listing ``plugins`` plus extra files."""
+
+    def make(plugins: list[str] | None = None, files: dict[str, str] | None = None,
+             config: str | None = None) -> Path:
+        root = tmp_path / "pipeline"
+        root.mkdir(exist_ok=True)
+        listed = ["outflow.management", *(plugins or [])]
+        (root / "settings.py").write_text(f"PLUGINS = {listed!r}\n")
+        if config is not None:
+            (root / "config.yml").write_text(textwrap.dedent(config).lstrip())
+        write_files(root, files or {})
+        return root
+
+    return make
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run the ``outflow`` command line in-process from ``cwd``; return (code, out, err)."""
+    from outflow.core.cli.main import run
+
+    def invoke(argv: list[str], cwd: Path) -> tuple[int, str, str]:
+        monkeypatch.chdir(cwd)
+        code = run(argv)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke
