@@ -128,7 +128,8 @@ def outflow_config_defaults(register: Any) -> None:
 
 @hookspec
 def outflow_run_started(run: Any) -> None:
-    """A command's workflow is about to run (after its graph passed validation)."""
+    """A command starts: called before its ``setup_tasks`` so that a run whose set-up
+    fails (missing parameter, invalid graph) is still recorded, as failed."""
 
 
 @hookspec

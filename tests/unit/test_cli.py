@@ -127,7 +127,8 @@ def test_arguments_and_global_options_after_the_subcommand(run_cli, pipeline):
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["compute_dta"], "unknown command 'compute_dta' for 'outflow'; did you mean 'compute_data'?"),
+        (["compute_dta"],
+         "unknown command 'compute_dta' for 'outflow'; did you mean 'compute_data'?"),
         (["compute_data", "--multplier", "3"], "--multiplier"),
         (["compute_data", "--multiplier", "three"], "'three' is not a valid integer"),
         (["compute_data", "--mode", "medium"], "medium"),

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import write_files
+
 from outflow.core.plugins import host as host_module
 from outflow.core.plugins.discovery import EntryPointInfo
 from outflow.core.plugins.host import LoadOptions, PluginHost, PluginLoadError
@@ -77,7 +77,8 @@ def test_a_broken_plugin_is_reported_once_and_dropped(plugins_on_disk, capsys):
 
 
 def test_a_hook_without_spec_drops_the_plugin(plugins_on_disk, capsys):
-    nospec = "from outflow.core.plugins import hookimpl\n\n@hookimpl\ndef outflow_nope():\n    pass\n"
+    nospec = ("from outflow.core.plugins import hookimpl\n\n"
+              "@hookimpl\ndef outflow_nope():\n    pass\n")
     plugins_on_disk({"fakeplug_nospec": nospec}, {"nospec": "fakeplug_nospec"})
     host = load()
     assert host.records["nospec"].status == "error"
@@ -133,13 +134,15 @@ def test_options_come_from_the_environment(monkeypatch):
 
 
 def test_addhooks_lets_a_plugin_publish_its_own_specs(plugins_on_disk):
-    specs = "import pluggy\nspec = pluggy.HookspecMarker('outflow')\n\n@spec\ndef extra_hook(x):\n    pass\n"
+    specs = ("import pluggy\nspec = pluggy.HookspecMarker('outflow')\n\n"
+             "@spec\ndef extra_hook(x):\n    pass\n")
     publisher = (
         "from outflow.core.plugins import hookimpl\nimport fakeplug_specs\n\n"
         "@hookimpl\ndef outflow_addhooks(pluginmanager):\n"
         "    pluginmanager.add_hookspecs(fakeplug_specs)\n"
     )
-    user = "from outflow.core.plugins import hookimpl\n\n@hookimpl\ndef extra_hook(x):\n    return x * 2\n"
+    user = ("from outflow.core.plugins import hookimpl\n\n"
+            "@hookimpl\ndef extra_hook(x):\n    return x * 2\n")
     plugins_on_disk({"fakeplug_specs": specs, "fakeplug_pub": publisher, "fakeplug_user": user},
                     {"a_publisher": "fakeplug_pub", "b_user": "fakeplug_user"})
     host = load()

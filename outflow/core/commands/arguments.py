@@ -148,7 +148,9 @@ class ArgumentSpec:
             option_kwargs["nargs"] = nargs
         return click.Option(decls, show_default=common["default"] is not None, **option_kwargs)
 
-    def _positional(self, type_: click.ParamType, nargs: Any, common: dict[str, Any]) -> click.Parameter:
+    def _positional(
+        self, type_: click.ParamType, nargs: Any, common: dict[str, Any]
+    ) -> click.Parameter:
         kwargs: dict[str, Any] = {"type": type_, "metavar": common["metavar"]}
         if nargs in ("*", "+"):
             kwargs["nargs"] = -1

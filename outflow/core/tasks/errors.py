@@ -15,12 +15,13 @@ class EngineError(Exception):
     """Base class of the errors raised by the task and workflow engine."""
 
 
-class TargetError(EngineError, TypeError):
-    """A task's targets cannot be set up (bad annotation, parameter with a default...)."""
-
-
 class GraphError(EngineError):
     """The workflow graph is invalid; raised by validation, before any task runs."""
+
+
+class TargetError(GraphError, TypeError):
+    """A block's targets cannot be set up: an annotation that cannot be evaluated, a
+    parameter with a default, outputs that cannot be determined..."""
 
 
 class MissingParameterError(GraphError):
@@ -44,6 +45,10 @@ class TaskTypeError(EngineError, TypeError):
 
     def __reduce__(self) -> Any:  # backends send errors back from worker processes
         return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+class TaskInputError(EngineError, TypeError):
+    """A task was called with unknown, missing or too many input values."""
 
 
 class TaskOutputError(EngineError):
@@ -88,6 +93,7 @@ __all__ = [
     "MissingParameterError",
     "TargetError",
     "TaskError",
+    "TaskInputError",
     "TaskOutputError",
     "TaskTypeError",
 ]

@@ -186,7 +186,7 @@ def infer_outputs_from_source(source: str) -> list[str] | None:
     if function is None:
         return None
     keys: list[str] = []
-    for node in _returns(function):
+    for node in sorted(_returns(function), key=lambda n: (n.lineno, n.col_offset)):
         value = node.value
         if value is None or _is_none_or_skipped(value):
             continue

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up .venv from this checkout and run the whole test suite (what CI runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-venv.sh .venv
+.venv/bin/ruff check .
+.venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,373 @@
+"""End-to-end: build every distribution as a wheel, install them in a clean venv, use ``outflow``.
+
+This is what a user gets from ``pip install outflow outflow-hello``: no editable
+installs, no source tree on the path. One virtual environment is made per module
+(without pip: the test's own pip installs into it with ``pip --python``); each test
+states which fixture plugins it needs with :meth:`Venv.ensure`, so the tests do not
+depend on their order. Every ``outflow`` runs in an empty directory (no pipeline)
+with its own ``XDG_CACHE_HOME``, so the entry-point cache of
+``outflow.core.plugins.discovery`` is used, and must notice each install and
+uninstall.
+
+The third-party dependencies (pluggy, click, ruamel.yaml, beartype) come from the
+package index configured for pip, through pip's own cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+KERNEL_VERSION = "1.0.0.dev0"
+
+#: Distribution name -> source directory of every distribution the tests build.
+SOURCES: dict[str, Path] = {
+    "outflow": REPO,
+    **{path.name: path for path in sorted((REPO / "outflow-plugins").glob("outflow-*"))
+       if (path / "pyproject.toml").is_file()},
+    **{path.name: path for path in sorted(FIXTURES.glob("outflow-*"))
+       if (path / "pyproject.toml").is_file()},
+}
+#: What ``pip install outflow`` brings.
+BASE = ("outflow", "outflow-management", "outflow-sequential")
+#: Plugins of the test fixtures, installed and removed by the tests.
+OPTIONAL = ("outflow-hello", "outflow-broken", "outflow-nospec")
+
+#: Environment variables that would change what the child ``outflow`` loads.
+_SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV",
+             "PIPELINE_ROOT_DIRECTORY")
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass
+class Venv:
+    """A clean virtual environment holding outflow built from wheels."""
+
+    root: Path
+    wheels: dict[str, Path]
+    cache_home: Path
+    workdir: Path
+    installed: set[str] = field(default_factory=set)
+
+    @property
+    def python(self) -> Path:
+        return self.root / "bin" / "python"
+
+    @property
+    def outflow(self) -> Path:
+        return self.root / "bin" / "outflow"
+
+    def pip(self, *args: str) -> None:
+        """Run the test's pip against this venv (``pip --python``); fail with its output."""
+        command = [sys.executable, "-m", "pip", "--python", str(self.python),
+                   "--disable-pip-version-check", *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout}\n{done.stderr}"
+
+    def ensure(self, *wanted: str) -> None:
+        """Make exactly ``wanted`` (among :data:`OPTIONAL`) installed besides the base."""
+        want = set(wanted)
+        unknown = want - set(OPTIONAL)
+        assert not unknown, f"not a fixture distribution: {unknown}"
+        remove = sorted((self.installed & set(OPTIONAL)) - want)
+        add = sorted(want - self.installed)
+        if remove:
+            self.pip("uninstall", "-y", "-q", *remove)
+            self.installed -= set(remove)
+        if add:
+            self.pip("install", "-q", "--no-deps", *(str(self.wheels[name]) for name in add))
+            self.installed |= set(add)
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment of a child ``outflow``: no outflow switches unless given."""
+        env = {key: value for key, value in os.environ.items()
+               if key not in _SCRUBBED and not key.startswith("OUTFLOW_")}
+        env["XDG_CACHE_HOME"] = str(self.cache_home)
+        env["PATH"] = f"{self.root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        env.update(extra or {})
+        return env
+
+    def run(self, *args: str, env: Mapping[str, str] | None = None,
+            cwd: Path | None = None, module: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run ``outflow ARGS`` (or ``python -m outflow ARGS``) in an empty directory."""
+        program = [str(self.python), "-m", "outflow"] if module else [str(self.outflow)]
+        return subprocess.run([*program, *args], capture_output=True, text=True, timeout=60,
+                              cwd=cwd or self.workdir, env=self.env(env))
+
+    def plugins(self, *args: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """``outflow [ARGS] plugins list --json``, parsed; the command must exit 0."""
+        done = self.run(*args, "plugins", "list", "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        return {record["name"]: record for record in json.loads(done.stdout)["plugins"]}
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
+    """Wheels of every distribution, and a clean venv with the base and outflow-hello."""
+    base = tmp_path_factory.mktemp("wheels")
+    wheel_dir = base / "dist"
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+               "--disable-pip-version-check", "-q", "-w", str(wheel_dir),
+               *(str(path) for path in SOURCES.values())]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=base)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    wheels = {_normalise(path.name.split("-")[0]): path for path in wheel_dir.glob("*.whl")}
+    assert set(wheels) == {_normalise(name) for name in SOURCES}, sorted(wheels)
+
+    root = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True,
+                   timeout=120)
+    workdir = base / "empty"
+    workdir.mkdir()
+    env = Venv(root, wheels, cache_home=base / "cache", workdir=workdir)
+    # Dependencies (pluggy, click, ...) from the index; ours from the wheel files only.
+    env.pip("install", "-q", "--find-links", str(wheel_dir),
+            *(str(wheels[name]) for name in (*BASE, "outflow-hello")))
+    env.installed = {*BASE, "outflow-hello"}
+    yield env
+
+
+@pytest.fixture()
+def pipeline_dir(tmp_path: Path) -> Path:
+    """A minimal pipeline: ``settings.py`` and a plugin ``mypipe`` with a ``noop`` command."""
+    (tmp_path / "settings.py").write_text('PLUGINS = ["outflow.management", "mypipe"]\n')
+    package = tmp_path / "mypipe"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "commands.py").write_text(
+        "from outflow.core.commands import Command, RootCommand\n\n\n"
+        "@RootCommand.subcommand(db_untracked=True)\n"
+        "class Noop(Command):\n"
+        "    def setup_tasks(self):\n"
+        "        pass\n"
+    )
+    return tmp_path
+
+
+def _loaded(records: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    return {name for name, record in records.items()
+            if record["kind"] == "entry-point" and record["status"] == "loaded"}
+
+
+def _any_loaded(records: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """Loaded plugins of any kind (entry point or pipeline), built-ins aside."""
+    return {name for name, record in records.items()
+            if record["kind"] != "builtin" and record["status"] == "loaded"}
+
+
+def _lines_about(stderr: str, plugin: str) -> list[str]:
+    return [line for line in stderr.splitlines() if f"plugin {plugin} " in line]
+
+
+def _assert_unknown_command(done: subprocess.CompletedProcess[str], name: str) -> None:
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert f"unknown command {name!r}" in done.stderr
+    assert "did you mean" in done.stderr or "available:" in done.stderr
+
+
+# ------------------------------------------------------------------- (a), (b)
+
+
+def test_plugins_list_shows_exactly_the_installed_plugins(venv: Venv) -> None:
+    venv.ensure("outflow-hello")
+    done = venv.run("plugins", "list", "--json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    payload = json.loads(done.stdout)
+    assert payload["outflow_version"] == KERNEL_VERSION
+    records = {record["name"]: record for record in payload["plugins"]}
+    assert set(records) == {"management", "sequential", "hello"}
+    expected = {
+        "management": ("outflow-management", KERNEL_VERSION, "outflow.management.plugin",
+                       {"commands": ["management"]}),
+        "sequential": ("outflow-sequential", KERNEL_VERSION, "outflow.sequential.plugin",
+                       {"backends": ["default"]}),
+        "hello": ("outflow-hello", "0.1.0", "outflow_hello.plugin",
+                  {"commands": ["hello"], "backends": ["echo"]}),
+    }
+    for name, (distribution, version, module, provides) in expected.items():
+        record = records[name]
+        assert record["status"] == "loaded", record
+        assert record["error"] is None
+        assert record["kind"] == "entry-point"
+        assert (record["distribution"], record["version"], record["module"]) == (
+            distribution, version, module)
+        assert record["provides"] == provides
+    assert records["hello"]["hooks"] == ["outflow_register_backends",
+                                         "outflow_register_commands"]
+
+    done = venv.run("plugins", "list", "--json", "--all")
+    builtins = [r for r in json.loads(done.stdout)["plugins"] if r["kind"] == "builtin"]
+    assert [(r["name"], r["provides"]) for r in builtins] == [
+        ("outflow.core", {"commands": ["plugins"]})]
+    # The run above went through the entry-point cache of this venv.
+    assert list((venv.cache_home / "outflow").glob("entry-points-*.json"))
+
+
+def test_version_and_python_m_outflow(venv: Venv) -> None:
+    done = venv.run("--version")
+    assert (done.returncode, done.stdout.strip()) == (0, f"outflow {KERNEL_VERSION}")
+    done = venv.run("--help", module=True)
+    assert done.returncode == 0, done.stderr
+    assert "Usage: python -m outflow" in done.stdout
+    commands = done.stdout.split("Commands:", 1)[1]
+    assert re.search(r"^\s+management\s", commands, re.M)
+    assert re.search(r"^\s+plugins\s", commands, re.M)
+
+
+# ------------------------------------------------------------------------ (c)
+
+
+def test_third_party_plugin_adds_a_command_and_a_backend(venv: Venv) -> None:
+    venv.ensure("outflow-hello")
+    done = venv.run("--help")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^\s+hello\s+Say hello\.", done.stdout, re.M)
+
+    done = venv.run("hello", "--name", "Ada")
+    assert done.returncode == 0, done.stderr
+    assert "Hello, Ada!" in done.stdout.splitlines()
+
+    done = venv.run("hello")
+    assert done.returncode == 0, done.stderr
+    assert "Hello, world!" in done.stdout.splitlines()
+
+    # The plugin's own backend runs the plugin's own command.
+    done = venv.run("hello", "--name", "Ada", "--backend", "echo")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "Hello, Ada!" in lines
+    assert any(re.fullmatch(r"echo backend ran \d+ blocks", line) for line in lines), lines
+
+
+# ------------------------------------------------------------------- (d), (e)
+
+
+@pytest.mark.parametrize(
+    ("distribution", "name", "culprit"),
+    [
+        ("outflow-broken", "broken", "outflow_broken_missing_dependency"),
+        ("outflow-nospec", "nospec", "outflow_not_a_hook"),
+    ],
+)
+def test_a_failing_plugin_is_reported_and_skipped(
+    venv: Venv, distribution: str, name: str, culprit: str
+) -> None:
+    venv.ensure("outflow-hello", distribution)
+
+    done = venv.run("--help")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^\s+hello\s", done.stdout, re.M), "the other plugins still load"
+    reported = _lines_about(done.stderr, name)
+    assert len(reported) == 1, done.stderr
+    assert f"{distribution} 0.1.0" in reported[0]
+    assert culprit in reported[0]
+
+    records = venv.plugins()
+    assert set(records) == {"management", "sequential", "hello", name}
+    assert records[name]["status"] == "error"
+    assert records[name]["version"] == "0.1.0"
+    assert culprit in records[name]["error"]
+    assert _loaded(records) == {"management", "sequential", "hello"}
+
+    done = venv.run("plugins", "list")
+    assert done.returncode == 0, done.stderr
+    assert re.search(rf"^{name}\s.*error: .*{culprit}", done.stdout, re.M), done.stdout
+
+    done = venv.run("plugins", "list", "--check")
+    assert done.returncode != 0
+
+    done = venv.run("--help", env={"OUTFLOW_STRICT_PLUGINS": "1"})
+    assert done.returncode != 0
+    assert culprit in done.stderr
+    assert f"plugin {name} " in done.stderr
+
+
+# ------------------------------------------------------------------------ (f)
+
+
+def test_plugin_switches(venv: Venv) -> None:
+    venv.ensure("outflow-hello")
+
+    # -p no:NAME, before or after the command
+    _assert_unknown_command(venv.run("-p", "no:hello", "hello"), "hello")
+    _assert_unknown_command(venv.run("hello", "-p", "no:hello"), "hello")
+    done = venv.run("-p", "no:hello", "--help")
+    assert done.returncode == 0 and not re.search(r"^\s+hello\s", done.stdout, re.M)
+    records = venv.plugins("-p", "no:hello")
+    assert records["hello"]["status"] == "blocked"
+    assert _loaded(records) == {"management", "sequential"}
+    assert "echo" not in json.dumps(records["hello"]["provides"])
+    # A blocked plugin stays out even when settings.PLUGINS names its package.
+    records = venv.plugins("-p", "no:management")
+    assert records["management"]["status"] == "blocked"
+    assert _any_loaded(records) == {"sequential", "hello"}, records
+
+    # allowlist by entry-point or distribution name
+    allow = {"OUTFLOW_PLUGINS": "management,sequential"}
+    _assert_unknown_command(venv.run("hello", env=allow), "hello")
+    assert _loaded(venv.plugins(env=allow)) == {"management", "sequential"}
+    allow_dist = {"OUTFLOW_PLUGINS": "outflow-hello"}
+    assert _loaded(venv.plugins(env=allow_dist)) == {"hello"}
+
+    # no autoload: nothing from entry points unless asked for with -p
+    no_auto = {"OUTFLOW_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    records = venv.plugins(env=no_auto)
+    assert _loaded(records) == set()
+    assert {r["status"] for r in records.values()} == {"blocked"}
+    # ... nor as a pipeline plugin: the default settings.PLUGINS names outflow.management.
+    assert _any_loaded(records) == set(), records
+    done = venv.run("--help", env=no_auto)
+    assert done.returncode == 0
+    assert not re.search(r"^\s+(hello|management)\s", done.stdout, re.M)
+    assert _any_loaded(venv.plugins("-p", "management", env=no_auto)) == {"management"}
+    done = venv.run("-p", "management", "--help", env=no_auto)
+    assert re.search(r"^\s+management\s", done.stdout, re.M)
+
+
+# ------------------------------------------------------------------------ (g)
+
+
+def test_uninstalling_a_plugin_removes_what_it_provided(venv: Venv, pipeline_dir: Path) -> None:
+    venv.ensure("outflow-hello")
+    assert "hello" in venv.plugins()  # fills the entry-point cache with hello installed
+
+    venv.ensure()  # pip uninstall -y outflow-hello
+    _assert_unknown_command(venv.run("hello"), "hello")
+    records = venv.plugins()
+    assert set(records) == {"management", "sequential"}
+    provided = [name for record in records.values()
+                for names in record["provides"].values() for name in names]
+    assert "hello" not in provided and "echo" not in provided
+
+    # A backend nobody provides, chosen from a pipeline's command.
+    done = venv.run("noop", "--backend", "slurm", cwd=pipeline_dir)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    message = done.stderr
+    assert "unknown backend 'slurm'" in message
+    assert "pip install outflow-slurm" in message
+    installed = re.search(r"installed: ([^)]*)\)", message)
+    assert installed is not None, message
+    assert "default" in installed.group(1).split(", ")
+    assert "echo" not in installed.group(1)
+
+    # The echo backend is gone with its distribution, and comes back with it.
+    done = venv.run("noop", "--backend", "echo", cwd=pipeline_dir)
+    assert done.returncode == 1
+    assert "unknown backend 'echo'" in done.stderr
+    venv.ensure("outflow-hello")
+    assert venv.plugins()["hello"]["provides"]["backends"] == ["echo"]
