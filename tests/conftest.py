@@ -22,6 +22,7 @@ def _isolate_pipelines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     modules = set(sys.modules)
     path = list(sys.path)
     commands = dict(RootCommand.subcommands)
+    registered = list(RootCommand.registered)
     monkeypatch.delenv("OUTFLOW_SETTINGS_MODULE", raising=False)
     monkeypatch.delenv("OUTFLOW_CONFIG_PATH", raising=False)
     monkeypatch.delenv("PIPELINE_ROOT_DIRECTORY", raising=False)
@@ -31,6 +32,7 @@ def _isolate_pipelines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     sys.path[:] = path
     RootCommand.subcommands.clear()
     RootCommand.subcommands.update(commands)
+    RootCommand.registered[:] = registered
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:

@@ -143,17 +143,31 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
 
 @pytest.fixture()
 def pipeline_dir(tmp_path: Path) -> Path:
-    """A minimal pipeline: ``settings.py`` and a plugin ``mypipe`` with a ``noop`` command."""
+    """A minimal pipeline: ``settings.py`` and a plugin ``mypipe`` with two commands.
+
+    ``noop`` sets up nothing; ``pair`` sets up two tasks, the second printing.
+    """
     (tmp_path / "settings.py").write_text('PLUGINS = ["outflow.management", "mypipe"]\n')
     package = tmp_path / "mypipe"
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "commands.py").write_text(
-        "from outflow.core.commands import Command, RootCommand\n\n\n"
+        "from outflow.core.commands import Command, RootCommand\n"
+        "from outflow.core.tasks import as_task\n\n\n"
+        "@as_task\n"
+        "def GenData():\n"
+        "    return {'raw_data': 42}\n\n\n"
+        "@as_task\n"
+        "def PrintData(raw_data):\n"
+        "    print(f'task ran with {raw_data}')\n\n\n"
         "@RootCommand.subcommand(db_untracked=True)\n"
         "class Noop(Command):\n"
         "    def setup_tasks(self):\n"
-        "        pass\n"
+        "        pass\n\n\n"
+        "@RootCommand.subcommand(db_untracked=True)\n"
+        "class Pair(Command):\n"
+        "    def setup_tasks(self):\n"
+        "        GenData() | PrintData()\n"
     )
     return tmp_path
 
@@ -206,7 +220,9 @@ def test_plugins_list_shows_exactly_the_installed_plugins(venv: Venv) -> None:
         assert record["kind"] == "entry-point"
         assert (record["distribution"], record["version"], record["module"]) == (
             distribution, version, module)
-        assert record["provides"] == provides
+        for kind, names in provides.items():  # the bundled plugins may provide more
+            assert set(names) <= set(record["provides"].get(kind, [])), record
+    assert records["hello"]["provides"] == {"commands": ["hello"], "backends": ["echo"]}
     assert records["hello"]["hooks"] == ["outflow_register_backends",
                                          "outflow_register_commands"]
 
@@ -232,7 +248,7 @@ def test_version_and_python_m_outflow(venv: Venv) -> None:
 # ------------------------------------------------------------------------ (c)
 
 
-def test_third_party_plugin_adds_a_command_and_a_backend(venv: Venv) -> None:
+def test_third_party_plugin_adds_a_command(venv: Venv) -> None:
     venv.ensure("outflow-hello")
     done = venv.run("--help")
     assert done.returncode == 0, done.stderr
@@ -246,12 +262,24 @@ def test_third_party_plugin_adds_a_command_and_a_backend(venv: Venv) -> None:
     assert done.returncode == 0, done.stderr
     assert "Hello, world!" in done.stdout.splitlines()
 
+
+def test_third_party_backend_runs_a_command(venv: Venv) -> None:
+    venv.ensure("outflow-hello")
+    assert venv.plugins()["hello"]["provides"]["backends"] == ["echo"]
     # The plugin's own backend runs the plugin's own command.
     done = venv.run("hello", "--name", "Ada", "--backend", "echo")
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert "Hello, Ada!" in lines
-    assert any(re.fullmatch(r"echo backend ran \d+ blocks", line) for line in lines), lines
+    assert done.stdout.splitlines() == ["Hello, Ada!", "echo backend ran 0 blocks"]
+
+
+def test_third_party_backend_counts_blocks_and_runs_none(venv: Venv, pipeline_dir: Path) -> None:
+    venv.ensure("outflow-hello")
+    done = venv.run("pair", cwd=pipeline_dir)
+    assert done.returncode == 0, done.stderr
+    assert "task ran with 42" in done.stdout.splitlines()
+    done = venv.run("pair", "--backend", "echo", cwd=pipeline_dir)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["echo backend ran 2 blocks"]
 
 
 # ------------------------------------------------------------------- (d), (e)
@@ -300,43 +328,58 @@ def test_a_failing_plugin_is_reported_and_skipped(
 # ------------------------------------------------------------------------ (f)
 
 
-def test_plugin_switches(venv: Venv) -> None:
+def test_p_no_name_blocks_a_plugin(venv: Venv) -> None:
     venv.ensure("outflow-hello")
-
-    # -p no:NAME, before or after the command
     _assert_unknown_command(venv.run("-p", "no:hello", "hello"), "hello")
-    _assert_unknown_command(venv.run("hello", "-p", "no:hello"), "hello")
+    _assert_unknown_command(venv.run("hello", "-p", "no:hello"), "hello")  # after the command
     done = venv.run("-p", "no:hello", "--help")
     assert done.returncode == 0 and not re.search(r"^\s+hello\s", done.stdout, re.M)
     records = venv.plugins("-p", "no:hello")
     assert records["hello"]["status"] == "blocked"
-    assert _loaded(records) == {"management", "sequential"}
-    assert "echo" not in json.dumps(records["hello"]["provides"])
-    # A blocked plugin stays out even when settings.PLUGINS names its package.
+    assert records["hello"]["provides"] == {}
+    assert _any_loaded(records) == {"management", "sequential"}
+    done = venv.run("-p", "no:hello", "plugins", "list", "--json", "--all")
+    assert "echo" not in done.stdout
+
+
+def test_a_blocked_plugin_is_not_loaded_again_as_a_pipeline_plugin(venv: Venv) -> None:
+    """The default ``settings.PLUGINS`` names ``outflow.management``: blocked is blocked."""
+    venv.ensure("outflow-hello")
     records = venv.plugins("-p", "no:management")
     assert records["management"]["status"] == "blocked"
     assert _any_loaded(records) == {"sequential", "hello"}, records
+    done = venv.run("-p", "no:management", "--help")
+    assert not re.search(r"^\s+management\s", done.stdout, re.M)
 
-    # allowlist by entry-point or distribution name
+
+def test_allowlist(venv: Venv) -> None:
+    venv.ensure("outflow-hello")
     allow = {"OUTFLOW_PLUGINS": "management,sequential"}
     _assert_unknown_command(venv.run("hello", env=allow), "hello")
-    assert _loaded(venv.plugins(env=allow)) == {"management", "sequential"}
-    allow_dist = {"OUTFLOW_PLUGINS": "outflow-hello"}
-    assert _loaded(venv.plugins(env=allow_dist)) == {"hello"}
+    records = venv.plugins(env=allow)
+    assert _loaded(records) == {"management", "sequential"}
+    assert records["hello"]["status"] == "blocked"
+    # distribution names work too
+    assert _loaded(venv.plugins(env={"OUTFLOW_PLUGINS": "outflow-hello"})) == {"hello"}
 
-    # no autoload: nothing from entry points unless asked for with -p
+
+def test_disable_autoload(venv: Venv) -> None:
+    venv.ensure("outflow-hello")
     no_auto = {"OUTFLOW_DISABLE_PLUGIN_AUTOLOAD": "1"}
     records = venv.plugins(env=no_auto)
     assert _loaded(records) == set()
-    assert {r["status"] for r in records.values()} == {"blocked"}
-    # ... nor as a pipeline plugin: the default settings.PLUGINS names outflow.management.
-    assert _any_loaded(records) == set(), records
+    assert {records[name]["status"] for name in ("management", "sequential", "hello")} == {
+        "blocked"}
     done = venv.run("--help", env=no_auto)
     assert done.returncode == 0
-    assert not re.search(r"^\s+(hello|management)\s", done.stdout, re.M)
-    assert _any_loaded(venv.plugins("-p", "management", env=no_auto)) == {"management"}
+    assert not re.search(r"^\s+hello\s", done.stdout, re.M)
+    # ... and -p NAME brings one back
+    assert _loaded(venv.plugins("-p", "management", env=no_auto)) == {"management"}
     done = venv.run("-p", "management", "--help", env=no_auto)
     assert re.search(r"^\s+management\s", done.stdout, re.M)
+    _assert_unknown_command(venv.run("-p", "management", "hello", env=no_auto), "hello")
+    # Nothing else is loaded either, not even as a pipeline plugin (settings.PLUGINS).
+    assert _any_loaded(venv.plugins(env=no_auto)) == set()
 
 
 # ------------------------------------------------------------------------ (g)

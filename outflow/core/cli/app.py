@@ -64,7 +64,6 @@ def build_root(pipeline_context: PipelineContext, name: str = "outflow") -> Outf
     )
 
     def remember_globals(**options: Any) -> None:
-        pipeline_context.configure_logging()
         pipeline_context.backend_name = options.get("backend")
         pipeline_context.dry_run = bool(options.get("dry_run"))
         pipeline_context.db_untracked = bool(options.get("db_untracked"))

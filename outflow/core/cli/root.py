@@ -36,7 +36,8 @@ class PipelineCommands:
         by_plugin: dict[str, dict[str, type[Command]]] = {}
         seen: set[type[Command]] = set()
         for root in root_classes:
-            for name, command in root.subcommands.items():
+            for command in root.registered:
+                name = command.name
                 if command in seen:
                     continue
                 seen.add(command)

@@ -34,10 +34,15 @@ class Command:
     help: ClassVar[str | None] = None
     parent: ClassVar[type[Command] | None] = None
     subcommands: ClassVar[dict[str, type[Command]]]
+    #: Every class registered under this one, in order. Unlike ``subcommands`` (by
+    #: name, last wins) it keeps two plugins' commands of the same name, which the
+    #: command line then offers grouped by plugin.
+    registered: ClassVar[list[type[Command]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.subcommands = {}  # each class keeps its own children
+        cls.registered = []
         if "name" not in cls.__dict__:
             cls.name = snake_case(cls.__name__)
 
@@ -84,6 +89,11 @@ class Command:
                 command_class.help = help
             command_class.parent = cls
             cls.subcommands[command_class.name] = command_class
+            key = (command_class.__module__, command_class.__qualname__)
+            cls.registered[:] = [  # a module imported again replaces its classes
+                known for known in cls.registered
+                if (known.__module__, known.__qualname__) != key
+            ] + [command_class]
             return command_class
 
         return register
@@ -116,3 +126,4 @@ class RootCommand(Command):
 
 
 Command.subcommands = {}
+Command.registered = []

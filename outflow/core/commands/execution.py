@@ -21,6 +21,7 @@ from outflow.core.runs import RunInfo
 def execute_command(command_class: type[Command], args: Namespace) -> Any:
     """Run ``command_class`` in the active pipeline with parsed ``args``; return its result."""
     pipeline_context = active_context()
+    pipeline_context.configure_logging()
     pipeline_context.args = args
     pipeline_context.db_untracked = bool(
         pipeline_context.db_untracked or command_class.db_untracked

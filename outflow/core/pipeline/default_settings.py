@@ -5,8 +5,16 @@ read on every start-up.
 """
 
 import os
-import tempfile
 from pathlib import Path
+
+from outflow.core.pipeline.settings import Computed
+
+
+def _temp_dir() -> Path:
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / "outflow_tmp"
+
 
 #: Directory of the pipeline; set from the location of ``settings.py`` / ``manage.py``.
 ROOT_DIRECTORY = os.environ.get("PIPELINE_ROOT_DIRECTORY", None)
@@ -16,7 +24,8 @@ PLUGINS = ["outflow.management"]
 
 #: Temporary files: MapWorkflow payloads, workflow caches. Must be shared between
 #: nodes when running on a cluster.
-TEMP_DIR = Path(tempfile.gettempdir()) / "outflow_tmp"
+#: (Computed on first read: importing tempfile costs start-up time.)
+TEMP_DIR = Computed(_temp_dir)
 
 #: Label of the database holding outflow's own tables and unbound models.
 MAIN_DATABASE = "default"

@@ -16,6 +16,15 @@ class SettingsError(AttributeError):
     """Reading an undefined setting, or assigning one at run time."""
 
 
+class Computed:
+    """A default setting computed on first read (for values costly to import or compute)."""
+
+    __slots__ = ("factory",)
+
+    def __init__(self, factory: Any) -> None:
+        self.factory = factory
+
+
 def _uppercase_names(module: ModuleType) -> dict[str, Any]:
     return {name: getattr(module, name) for name in dir(module) if name.isupper()}
 
@@ -46,11 +55,14 @@ class Settings:
 
     def __getattr__(self, name: str) -> Any:
         try:
-            return self._values[name]
+            value = self._values[name]
         except KeyError:
             raise SettingsError(
                 f"setting {name!r} is not defined: add it to the pipeline's settings.py"
             ) from None
+        if isinstance(value, Computed):
+            value = self._values[name] = value.factory()
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         where = self._module_name or "settings.py"
@@ -64,7 +76,7 @@ class Settings:
         return name in self._values
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self._values)
+        return {name: getattr(self, name) for name in self._values}
 
     def __repr__(self) -> str:
         return f"<Settings {self._module_name or 'defaults'}>"

@@ -12,10 +12,10 @@ fingerprint, so the cache is never stale in practice;
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,19 +40,22 @@ class EntryPointInfo:
 
 
 def _path_fingerprint(paths: list[str]) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(str(_CACHE_FORMAT).encode())
+    """Text that changes whenever a distribution is installed or removed on ``paths``.
+
+    The cache file is named by a CRC of it and stores it whole: a CRC collision
+    therefore costs a rescan, never a wrong answer (and ``hashlib`` stays unimported).
+    """
+    parts = [str(_CACHE_FORMAT)]
     for entry in paths:
-        digest.update(entry.encode(errors="surrogateescape"))
+        parts.append(f"|{entry}")
         try:
             with os.scandir(entry or ".") as children:
                 for child in children:
                     if child.name.endswith((".dist-info", ".egg-info", ".pth")):
-                        digest.update(child.name.encode(errors="surrogateescape"))
-                        digest.update(str(child.stat().st_mtime_ns).encode())
+                        parts.append(f":{child.name}@{child.stat().st_mtime_ns}")
         except OSError:
-            digest.update(b"-")
-    return digest.hexdigest()
+            parts.append(":-")
+    return "".join(parts)
 
 
 def _cache_dir() -> Path:
@@ -82,14 +85,17 @@ def discover_entry_points() -> list[EntryPointInfo]:
     if os.environ.get("OUTFLOW_NO_PLUGIN_CACHE"):
         return _scan()
     fingerprint = _path_fingerprint(list(sys.path))
-    cache_file = _cache_dir() / f"entry-points-{fingerprint}.json"
+    key = zlib.crc32(fingerprint.encode(errors="surrogateescape"))
+    cache_file = _cache_dir() / f"entry-points-{key:08x}.json"
     try:
         data = json.loads(cache_file.read_text())
-        return [EntryPointInfo(**item) for item in data]
-    except (OSError, ValueError, TypeError):
+        if data["fingerprint"] == fingerprint:
+            return [EntryPointInfo(**item) for item in data["entry_points"]]
+    except (OSError, ValueError, TypeError, KeyError):
         pass
     infos = _scan()
-    _write_atomically(cache_file, json.dumps([asdict(info) for info in infos]))
+    payload = {"fingerprint": fingerprint, "entry_points": [asdict(info) for info in infos]}
+    _write_atomically(cache_file, json.dumps(payload))
     return infos
 
 

@@ -168,8 +168,8 @@ class PluginHost:
         and imported when a database is used.
         """
         for module_name in module_names:
-            if self.plugin_for_package(module_name) is not None:
-                continue
+            if self.plugin_for_package(module_name, any_status=True) is not None:
+                continue  # served (or deliberately blocked) as an entry-point plugin
             record = PluginRecord(name=module_name, module=module_name, kind="pipeline")
             module = self._register_module(record, lambda m=module_name: importlib.import_module(m))
             if module is None:
@@ -181,10 +181,11 @@ class PluginHost:
                                            f"{module_name}.models", record.name))
             self._validate_hooks()
 
-    def plugin_for_package(self, package: str) -> PluginRecord | None:
-        """The loaded plugin whose module lives in ``package`` (or is it)."""
+    def plugin_for_package(self, package: str, any_status: bool = False) -> PluginRecord | None:
+        """The plugin whose module lives in ``package`` (or is it); loaded ones only,
+        unless ``any_status``."""
         for record in self.records.values():
-            if record.status == "loaded" and (
+            if (any_status or record.status == "loaded") and (
                 record.module == package or record.module.startswith(package + ".")
             ):
                 return record

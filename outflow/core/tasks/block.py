@@ -11,6 +11,7 @@ registers in the innermost one.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -26,6 +27,21 @@ _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 def snake_case(name: str) -> str:
     """``GenData`` -> ``gen_data``, ``HTTPGet`` -> ``http_get``; snake_case is unchanged."""
     return _CAMEL_BOUNDARY.sub("_", name).lower()
+
+
+_graph_version = itertools.count(1)
+_current_version = 0
+
+
+def graph_changed() -> None:
+    """Note that some graph or targets changed: validated plans must be rebuilt."""
+    global _current_version
+    _current_version = next(_graph_version)
+
+
+def graph_version() -> int:
+    """A number that changes whenever any block's edges, children or targets change."""
+    return _current_version
 
 
 class _DefinitionStack(threading.local):
@@ -108,6 +124,7 @@ class Block:
         target = Target(name, type, default)
         self.inputs[name] = target
         self._runtime = None
+        graph_changed()
         return target
 
     def add_output(self, name: str, type: Any = Any) -> Target:  # noqa: A002
@@ -115,6 +132,7 @@ class Block:
         target = Target(name, type)
         self.outputs[name] = target
         self._runtime = None
+        graph_changed()
         return target
 
     # -- graph --------------------------------------------------------------------
@@ -160,12 +178,15 @@ def connect(upstream: Block, downstream: Block) -> None:
         upstream.downstream.append(downstream)
     if upstream not in downstream.upstream:
         downstream.upstream.append(upstream)
+    graph_changed()
 
 
 __all__ = [
     "Block",
     "connect",
     "current_definition",
+    "graph_changed",
+    "graph_version",
     "pop_definition",
     "push_definition",
     "snake_case",

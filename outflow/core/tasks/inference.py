@@ -71,7 +71,9 @@ def _analyse(func: Callable[..., Any], *, skip_first: bool, label: str) -> RunSi
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError) as exc:
-        raise TargetError(f"{label}: cannot read the signature of its run function: {exc}") from None
+        raise TargetError(
+            f"{label}: cannot read the signature of its run function: {exc}"
+        ) from None
     params = list(signature.parameters.values())
     if skip_first and params and params[0].kind in (
         inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from outflow.core.target import Target
-from outflow.core.tasks.block import Block, snake_case
+from outflow.core.tasks.block import Block, graph_changed, snake_case
 from outflow.core.tasks.errors import (
     TargetError,
     TaskInputError,
@@ -34,6 +34,7 @@ from outflow.core.tasks.inference import RunSignature, analyse_run
 from outflow.core.tasks.parameters import active_config, resolve_parameters
 from outflow.core.tasks.typecheck import is_any, type_error
 from outflow.core.types import SKIPPED, Skipped
+
 
 class _TaskRuntime:
     """What ``__call__`` needs, computed once per task instance from its targets."""
@@ -142,6 +143,7 @@ class Task(Block):
         target = Target(name, type)
         self.parameters[name] = target
         self._runtime = None
+        graph_changed()
         return target
 
     def add_output(self, name: str, type: Any = Any) -> Target:  # noqa: A002
@@ -298,9 +300,8 @@ class Task(Block):
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             return False
         free = [name for name in self.inputs if name not in self.bound]
-        if len(free) == 1 and free[0] not in value:
-            return False  # the dict is the value of the only input
-        return True
+        # With a single free input not named in the dict, the dict is that input's value.
+        return not (len(free) == 1 and free[0] not in value)
 
 
 def _names(mapping: Mapping[str, Any]) -> str:

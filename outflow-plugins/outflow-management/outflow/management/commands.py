@@ -16,6 +16,7 @@ class Management(Command):
 
 def _load_subcommands() -> None:
     """Import the modules that attach subcommands to :class:`Management`."""
+    import outflow.management.create  # noqa: F401
     from outflow.management import display_config  # noqa: F401
 
 

@@ -1,6 +1,14 @@
-"""Entry point of outflow-management: registers the ``management`` group lazily."""
+"""Entry point of outflow-management: commands, models, migrations and run tracking.
+
+Kept tiny on purpose: it is imported at every start-up. Everything heavy (the
+commands, SQLAlchemy, Alembic) is named by lazy ``"module:attribute"`` strings or
+imported inside the hook bodies, and the per-block hooks cost one dictionary lookup
+when the run is not tracked.
+"""
 
 from outflow.core.plugins import hookimpl
+
+_TRACKER = "outflow.management.tracker"  # == tracking.TRACKER_KEY, without importing it
 
 
 @hookimpl
@@ -10,3 +18,56 @@ def outflow_register_commands(register):
         "outflow.management.commands:Management",
         help="Create pipelines and plugins, manage the database, inspect runs.",
     )
+
+
+@hookimpl
+def outflow_register_models(register):
+    register("outflow.management.models")
+
+
+@hookimpl
+def outflow_register_migrations(register):
+    register("outflow.management:models/versions/default", database="default",
+             branch="outflow.management")
+
+
+@hookimpl
+def outflow_run_started(run):
+    from outflow.management.tracking import run_started
+
+    run_started(run)
+
+
+@hookimpl
+def outflow_run_finished(run, state, error):
+    from outflow.management.tracking import run_finished
+
+    run_finished(run, state, error)
+
+
+@hookimpl
+def outflow_block_started(run, block, inputs):
+    tracker = run.extra.get(_TRACKER) if run is not None else None
+    if tracker is not None:
+        tracker.block_started(block, inputs)
+
+
+@hookimpl
+def outflow_block_succeeded(run, block, outputs):
+    tracker = run.extra.get(_TRACKER) if run is not None else None
+    if tracker is not None:
+        tracker.block_succeeded(block, outputs)
+
+
+@hookimpl
+def outflow_block_failed(run, block, error):
+    tracker = run.extra.get(_TRACKER) if run is not None else None
+    if tracker is not None:
+        tracker.block_failed(block, error)
+
+
+@hookimpl
+def outflow_block_skipped(run, block):
+    tracker = run.extra.get(_TRACKER) if run is not None else None
+    if tracker is not None:
+        tracker.block_skipped(block)

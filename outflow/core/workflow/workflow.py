@@ -1,0 +1,302 @@
+"""Workflows: blocks made of blocks, with an optional on-disk cache of their outputs.
+
+A workflow's inputs are what its inner blocks need and nothing inside provides
+(plus those added with :meth:`Workflow.add_input`); its outputs are what its
+terminal blocks produce. Both are derived when the graph is validated.
+
+Subclasses change how a workflow runs by overriding :meth:`Workflow._run` (the
+spec's ``RandomWorkflow`` calls ``super()._run(**inputs)`` half of the time; a
+MapWorkflow runs its inner graph once per item through the backend's ``map``) and
+may adjust the derived targets in :meth:`Workflow.finalize_targets`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+from outflow.core.target import MISSING, Target
+from outflow.core.tasks.block import (
+    Block,
+    graph_changed,
+    graph_version,
+    pop_definition,
+    push_definition,
+    snake_case,
+)
+from outflow.core.tasks.errors import TaskInputError
+from outflow.core.tasks.parameters import active_config
+from outflow.core.workflow.engine import execute
+from outflow.core.workflow.plan import Plan
+
+logger = logging.getLogger(__name__)
+
+
+def _qualified(obj: Any) -> str:
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+class Workflow(Block):
+    """A graph of blocks, itself usable as a block.
+
+    Use it as a context manager (or ``start()``/``stop()``): blocks instantiated
+    meanwhile belong to it. ``Workflow(*blocks)`` adopts blocks created earlier.
+    Subclasses accept their own keyword options and pass ``name``, ``cache`` and
+    ``output_name`` on to this constructor (``MapWorkflow.as_workflow(map_on=...)``
+    relies on it).
+    """
+
+    kind: ClassVar[str] = "workflow"
+
+    def __init__(self, *blocks: Block, name: str | None = None, cache: bool = False,
+                 output_name: str | None = None) -> None:
+        super().__init__()
+        self.name = name or snake_case(type(self).__name__)
+        self.cache = cache
+        self.output_name = output_name
+        self.children: list[Block] = []
+        #: Inputs declared with :meth:`add_input`, kept when targets are derived.
+        self.explicit_inputs: dict[str, Target] = {}
+        #: Blocks outside this workflow piped into its inner blocks (set by validation).
+        self.external_upstream: list[Block] = []
+        #: What the cache key calls this workflow: its class, and its definition function.
+        self.identity = f"{_qualified(type(self))}:{self.name}"
+        self.definition: Callable[..., Any] | None = None
+        self._plan: Plan | None = None
+        for block in blocks:
+            self.add_block(block)
+
+    # -- definition ---------------------------------------------------------------
+    def add_block(self, block: Block) -> None:
+        """Make ``block`` a child of this workflow (moving it from its previous one)."""
+        if block is self or (isinstance(block, Workflow) and self._is_inside(block)):
+            raise ValueError(f"{self.label} cannot contain itself")
+        if block.parent is not None and block.parent is not self:
+            block.parent.children.remove(block)
+        block.parent = self
+        if block not in self.children:
+            self.children.append(block)
+        graph_changed()
+
+    def _is_inside(self, other: Workflow) -> bool:
+        parent = self.parent
+        while parent is not None:
+            if parent is other:
+                return True
+            parent = parent.parent
+        return False
+
+    def add_input(self, name: str, type: Any = Any, default: Any = MISSING) -> Target:  # noqa: A002
+        """Declare an input explicitly, beside those derived from the inner blocks.
+
+        Its value is passed to every inner block that needs an input of that name and
+        has no provider inside the workflow (the spec's nested MapWorkflow case).
+        """
+        target = super().add_input(name, type, default)
+        self.explicit_inputs[name] = target
+        return target
+
+    def start(self) -> Workflow:
+        """Start registering the blocks instantiated from now on in this workflow."""
+        push_definition(self)
+        return self
+
+    def stop(self) -> None:
+        """Stop registering blocks in this workflow."""
+        pop_definition(self)
+
+    def __enter__(self) -> Workflow:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    @classmethod
+    def as_workflow(cls, func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+        """Decorate a function defining a graph; calling the result builds the workflow.
+
+        Works with and without parentheses; ``options`` (``cache``, ``output_name``,
+        and those of subclasses) go to the constructor of ``cls``.
+        """
+
+        def decorate(function: Callable[..., Any]) -> WorkflowFactory:
+            return WorkflowFactory(cls, function, options)
+
+        return decorate if func is None else decorate(func)
+
+    def iter_blocks(self) -> Iterator[Block]:
+        """Every block inside this workflow, at any depth, depth first."""
+        for child in self.children:
+            yield child
+            if isinstance(child, Workflow):
+                yield from child.iter_blocks()
+
+    # -- validation ---------------------------------------------------------------
+    def validate(self, *, root: bool = True) -> Plan:
+        """Check the whole graph and prepare its execution; nothing runs.
+
+        ``root=True`` (a command's top-level workflow): every input must be provided
+        inside. ``root=False`` (a workflow run on its own, e.g. in a test): inputs
+        nothing provides become inputs of the workflow. Raises
+        :class:`~outflow.core.tasks.GraphError`.
+        """
+        from outflow.core.workflow.graph import build_plan
+
+        self._plan = build_plan(self, root=root, config=active_config())
+        return self._plan
+
+    @property
+    def plan(self) -> Plan | None:
+        """The plan of the last validation, or None."""
+        return self._plan
+
+    def needs_validation(self) -> bool:
+        """True when never validated as a top-level workflow, or the graph changed since."""
+        plan = self._plan
+        return plan is None or not plan.root or plan.version != graph_version()
+
+    def finalize_targets(self, plan: Plan) -> None:
+        """Adjust :attr:`inputs`/:attr:`outputs` after they were derived (for subclasses)."""
+
+    # -- execution ----------------------------------------------------------------
+    def __call__(self, *args: Any, **inputs: Any) -> dict[str, Any]:
+        """Run the workflow as a block: cache lookup, then :meth:`_run`.
+
+        The engine calls it with every input by keyword; called directly, positional
+        values map to the inputs in order and a single dict argument is spread.
+        """
+        if self._plan is None:
+            self.validate(root=False)
+        if args or len(inputs) != len(self.inputs):
+            inputs = self.bind_arguments(args, inputs)
+        if self.cache:
+            return self._cached_run(inputs)
+        return self._run(**inputs)
+
+    def _run(self, **inputs: Any) -> dict[str, Any]:
+        """Run the inner graph and return the workflow's outputs; override to change that."""
+        return self.run_graph(**inputs)
+
+    def run_graph(self, **inputs: Any) -> dict[str, Any]:
+        """Run every inner block once; return the outputs of the workflow."""
+        plan = self._plan
+        if plan is None:
+            plan = self.validate(root=False)
+        results = execute(plan, inputs)
+        return {name: results[position][key] for name, position, key in plan.outputs}
+
+    def run_item(self, item: dict[str, Any]) -> Any:
+        """What :meth:`Backend.map <outflow.core.backends.Backend.map>` runs per item.
+
+        The base runs the inner graph with ``item`` as inputs; a MapWorkflow may
+        override it to shape each item's result.
+        """
+        return self.run_graph(**item)
+
+    def run_sinks(self, **inputs: Any) -> list[dict[str, Any]]:
+        """Run the inner graph; return the outputs dict of each terminal block.
+
+        This is the result of a command: ``[{"None": None}]`` when it has no block.
+        """
+        plan = self._plan
+        if plan is None:
+            plan = self.validate()
+        if not plan.steps:
+            return [{"None": None}]
+        results = execute(plan, inputs)
+        return [results[position] for position in plan.sinks]
+
+    def _cached_run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        from outflow.core.pipeline.context import active_context, has_active_context
+        from outflow.core.workflow.cache import (
+            CacheKeyError,
+            WorkflowCache,
+            cache_directory,
+            cache_key,
+        )
+
+        if not has_active_context():
+            return self._run(**inputs)
+        context = active_context()
+        try:
+            key = cache_key(self, inputs)
+        except CacheKeyError as exc:
+            logger.warning("%s: not cached: %s", self.label, exc)
+            return self._run(**inputs)
+        store = WorkflowCache(cache_directory(context))
+        if not context.overwrite_cache:
+            cached = store.load(key)
+            if cached is not None:
+                logger.info("%s: outputs read from the workflow cache (%s)", self.label, key[:12])
+                return cached
+        outputs = self._run(**inputs)
+        store.store(key, outputs, self.identity)
+        return outputs
+
+    def bind_arguments(self, args: tuple[Any, ...], inputs: dict[str, Any]) -> dict[str, Any]:
+        """Complete the inputs of a direct call: positional values, defaults, checks."""
+        values = dict(inputs)
+        if len(args) == 1 and not inputs and isinstance(args[0], dict) and (
+            len(self.inputs) != 1 or next(iter(self.inputs)) in args[0]
+        ):
+            values = {k: v for k, v in args[0].items() if k in self.inputs}
+            args = ()
+        free = [name for name in self.inputs if name not in values]
+        if len(args) > len(free):
+            raise TaskInputError(
+                f"{self.label}: takes {len(free)} positional input value(s) but "
+                f"{len(args)} were given"
+            )
+        values.update(zip(free, args))
+        unknown = [name for name in values if name not in self.inputs]
+        if unknown:
+            raise TaskInputError(
+                f"{self.label}: unknown input(s) {', '.join(map(repr, unknown))} "
+                f"(inputs: {', '.join(self.inputs) or 'none'})"
+            )
+        for name, target in self.inputs.items():
+            if name not in values:
+                if not target.optional:
+                    raise TaskInputError(f"{self.label}: input '{name}' is missing")
+                values[name] = target.default
+        return values
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["definition"] = None  # the decorated function: informative only
+        return state
+
+
+class WorkflowFactory:
+    """What ``@as_workflow`` returns: calling it builds and registers a new workflow.
+
+    Arguments of the call are passed to the decorated function (external blocks:
+    ``process(big_computation)``).
+    """
+
+    def __init__(self, workflow_class: type[Workflow], function: Callable[..., Any],
+                 options: dict[str, Any]) -> None:
+        self.workflow_class = workflow_class
+        self.function = function
+        self.options = dict(options)
+        functools.update_wrapper(self, function)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Workflow:
+        options = dict(self.options)
+        name = options.pop("name", None) or self.function.__name__
+        workflow = self.workflow_class(name=name, **options)
+        workflow.definition = self.function
+        workflow.identity = f"{_qualified(self.workflow_class)}:{_qualified(self.function)}"
+        with workflow:
+            self.function(*args, **kwargs)
+        return workflow
+
+    def __repr__(self) -> str:
+        return f"<workflow factory {self.function.__qualname__} ({self.workflow_class.__name__})>"
+
+
+as_workflow: Any = Workflow.as_workflow
+
+__all__ = ["Workflow", "WorkflowFactory", "as_workflow"]
