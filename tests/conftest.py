@@ -8,6 +8,7 @@ removed after the test, so that tests can reuse plugin names.
 from __future__ import annotations
 
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,8 +28,16 @@ def _isolate_pipelines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("OUTFLOW_CONFIG_PATH", raising=False)
     monkeypatch.delenv("PIPELINE_ROOT_DIRECTORY", raising=False)
     yield
+    temp_root = tempfile.gettempdir()
     for name in set(sys.modules) - modules:
-        del sys.modules[name]
+        # Only the pipelines' own modules: libraries imported meanwhile must stay
+        # (a second copy of a library's classes breaks its isinstance checks).
+        module_file = getattr(sys.modules[name], "__file__", None) or ""
+        module_paths = list(getattr(sys.modules[name], "__path__", []) or [])
+        if name == "settings" or any(
+            str(path).startswith(temp_root) for path in [module_file, *module_paths]
+        ):
+            del sys.modules[name]
     sys.path[:] = path
     RootCommand.subcommands.clear()
     RootCommand.subcommands.update(commands)
@@ -40,6 +49,12 @@ def write_files(root: Path, files: dict[str, str]) -> None:
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(textwrap.dedent(text).lstrip())
+
+
+@pytest.fixture
+def write_tree() -> Callable[[Path, dict[str, str]], None]:
+    """``write_tree(root, {"pkg/mod.py": source})``: write dedented files under root."""
+    return write_files
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_files
 
 from outflow.core.plugins import host as host_module
 from outflow.core.plugins.discovery import EntryPointInfo
@@ -30,12 +29,12 @@ def outflow_config_defaults(register):
 
 
 @pytest.fixture
-def plugins_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def plugins_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_tree):
     """Write plugin modules to disk and make discovery return their entry points."""
     sys.path.insert(0, str(tmp_path))
 
     def install(modules: dict[str, str], entry_points: dict[str, str]) -> None:
-        write_files(tmp_path, {f"{name}.py": text for name, text in modules.items()})
+        write_tree(tmp_path, {f"{name}.py": text for name, text in modules.items()})
         infos = [EntryPointInfo(name, value, f"outflow-{name}", "1.2") for name, value in
                  entry_points.items()]
         monkeypatch.setattr(host_module, "discover_entry_points", lambda: infos)
@@ -156,3 +155,23 @@ def test_invalid_names_are_refused(plugins_on_disk):
     host = load()
     host.collect()
     assert "invalid command name 'bad name!'" in host.records["bad"].error
+
+
+def test_an_installed_pipeline_plugin_still_has_its_commands_imported(tmp_path, plugins_on_disk,
+                                                                      write_tree):
+    write_tree(tmp_path, {"fakepipe/__init__.py": "", "fakepipe/commands.py": "LOADED = True\n"})
+    plugins_on_disk({}, {"fakepipe": "fakepipe"})
+    host = load()
+    host.add_pipeline_plugins(["fakepipe"])
+    assert "fakepipe.commands" in sys.modules
+    assert host.records["fakepipe"].kind == "entry-point"  # not listed twice
+
+
+def test_a_blocked_plugin_is_not_imported_as_a_pipeline_plugin(tmp_path, plugins_on_disk,
+                                                               write_tree):
+    write_tree(tmp_path, {"fakeblock/__init__.py": "", "fakeblock/commands.py": "X = 1\n"})
+    plugins_on_disk({}, {"fakeblock": "fakeblock"})
+    host = load(LoadOptions(blocked=frozenset({"fakeblock"})))
+    host.add_pipeline_plugins(["fakeblock"])
+    assert "fakeblock.commands" not in sys.modules
+    assert host.records["fakeblock"].status == "blocked"

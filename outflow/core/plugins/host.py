@@ -168,14 +168,19 @@ class PluginHost:
         and imported when a database is used.
         """
         for module_name in module_names:
-            if self.plugin_for_package(module_name, any_status=True) is not None:
-                continue  # served (or deliberately blocked) as an entry-point plugin
+            served = self.plugin_for_package(module_name, any_status=True)
+            if served is not None:
+                # An installed pipeline plugin (entry point = the package itself) still
+                # declares its commands in ``commands``; plugins registering commands
+                # through the hook, and blocked or broken ones, are left alone.
+                if served.status == "loaded" and "outflow_register_commands" not in served.hooks:
+                    self._import_submodule(served, f"{module_name}.commands")
+                continue
             record = PluginRecord(name=module_name, module=module_name, kind="pipeline")
             module = self._register_module(record, lambda m=module_name: importlib.import_module(m))
             if module is None:
                 continue
-            for sub in ("commands",):
-                self._import_submodule(record, f"{module_name}.{sub}")
+            self._import_submodule(record, f"{module_name}.commands")
             if _has_submodule(module_name, "models"):
                 self.registry.add(Provided("models", f"{module_name}.models",
                                            f"{module_name}.models", record.name))

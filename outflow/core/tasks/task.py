@@ -19,7 +19,6 @@ the outputs dict and checks output types, using checkers prepared once.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -151,19 +150,26 @@ class Task(Block):
         return super().add_output(name, type)
 
     @classmethod
+    def _run_attribute(cls) -> Any:
+        """The ``run`` attribute as defined in the class body (a function or staticmethod)."""
+        for klass in cls.__mro__:
+            if "run" in klass.__dict__:
+                return klass.__dict__["run"]
+        raise AttributeError("run")  # pragma: no cover - Task defines it
+
+    @classmethod
     def run_function(cls) -> Callable[..., Any]:
         """The plain function behind ``run`` (its source code is part of cache keys)."""
-        attribute = inspect.getattr_static(cls, "run")
+        attribute = cls._run_attribute()
         return getattr(attribute, "__func__", attribute)
 
     def run_signature(self) -> RunSignature:
         """The targets inferred from ``run`` (cached per function)."""
-        cls = type(self)
-        if inspect.getattr_static(cls, "run") is inspect.getattr_static(Task, "run"):
+        attribute = type(self)._run_attribute()
+        if attribute is Task.__dict__["run"]:
             raise TargetError(f"{self.label}: define run() or use @as_task")
-        attribute = inspect.getattr_static(cls, "run")
-        is_static = isinstance(attribute, staticmethod)
-        return analyse_run(self.run_function(), skip_first=not is_static, label=self.label)
+        return analyse_run(getattr(attribute, "__func__", attribute),
+                           skip_first=not isinstance(attribute, staticmethod), label=self.label)
 
     # -- execution ----------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:

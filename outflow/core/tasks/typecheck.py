@@ -171,8 +171,20 @@ def compatible(provided: Any, expected: Any) -> bool:
     wants), and hints whose runtime class cannot be determined always match.
     Generic arguments are compared one level deep (``List[int]`` vs ``List[str]``).
     """
-    if is_any(provided) or is_any(expected):
+    if provided is expected or is_any(provided) or is_any(expected):
         return True
+    try:
+        return _compatible_cached(provided, expected)
+    except TypeError:  # unhashable hints
+        return _compatible(provided, expected)
+
+
+@lru_cache(maxsize=4096)
+def _compatible_cached(provided: Any, expected: Any) -> bool:
+    return _compatible(provided, expected)
+
+
+def _compatible(provided: Any, expected: Any) -> bool:
     try:
         return any(
             _pair_compatible(p, e)

@@ -73,11 +73,12 @@ class Workflow(Block):
         """Make ``block`` a child of this workflow (moving it from its previous one)."""
         if block is self or (isinstance(block, Workflow) and self._is_inside(block)):
             raise ValueError(f"{self.label} cannot contain itself")
-        if block.parent is not None and block.parent is not self:
+        if block.parent is self:
+            return
+        if block.parent is not None:
             block.parent.children.remove(block)
         block.parent = self
-        if block not in self.children:
-            self.children.append(block)
+        self.children.append(block)
         graph_changed()
 
     def _is_inside(self, other: Workflow) -> bool:

@@ -18,6 +18,7 @@ def _load_subcommands() -> None:
     """Import the modules that attach subcommands to :class:`Management`."""
     import outflow.management.create  # noqa: F401
     from outflow.management import display_config  # noqa: F401
+    from outflow.management import db, debug, list_runs  # noqa: F401
 
 
 _load_subcommands()

@@ -51,8 +51,8 @@ def run_started(run: Any) -> None:
     from outflow.core.pipeline.context import active_context, has_active_context
 
     pipeline_context = active_context() if has_active_context() else None
-    if is_untracked(run, pipeline_context):
-        return
+    if is_untracked(run, pipeline_context) or IDS_KEY in run.extra:
+        return  # untracked, or already started (the hook may be called twice)
     from outflow.management.tracker import Tracker
 
     tracker = Tracker(pipeline_context.databases, run, pipeline_context.config)

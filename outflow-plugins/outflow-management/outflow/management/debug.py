@@ -1,0 +1,46 @@
+"""``management debug RUN``: why a run failed (its failed blocks and their exceptions)."""
+
+from __future__ import annotations
+
+from outflow.management.commands import Management
+
+from outflow.core.commands import Command
+
+
+@Management.subcommand(db_untracked=True)
+class Debug(Command):
+    """Show the failed blocks of a run with their exception type, message and traceback."""
+
+    def add_arguments(self) -> None:
+        self.add_argument("run", metavar="RUN", help="Run id, or the beginning of its uuid.")
+
+    def setup_tasks(self) -> None:
+        from outflow.management.runs import duration, failed_blocks, find_run, local_time
+
+        from outflow.core.pipeline import context
+
+        databases = context.databases
+        run = find_run(databases, str(context.args.run))
+        print(f"run {run.id} ({run.uuid}): {run.command} [{run.state}]")
+        print(f"  started {local_time(run.start_time)}, "
+              f"duration {duration(run.start_time, run.end_time)}, "
+              f"{run.user}@{run.hostname}, backend {run.backend}")
+        blocks = failed_blocks(databases, run.id)
+        if not blocks:
+            print("No failed block." if run.state != "failed"
+                  else "The run failed but recorded no failed block.")
+            return
+        for block in blocks:
+            where = f"{block.kind} {block.name}"
+            if block.map_index is not None:
+                where += f" (map item {block.map_index})"
+            if block.plugin:
+                where += f" in {block.plugin}"
+            print()
+            print(f"{where}: failed")
+            if block.exception_type is None:
+                print("  (failed because a block inside it failed)")
+                continue
+            print(f"  {block.exception_type}: {block.message}")
+            if block.traceback:
+                print("  " + block.traceback.rstrip().replace("\n", "\n  "))

@@ -1,0 +1,32 @@
+"""``management list_runs``: the tracked runs, newest first."""
+
+from __future__ import annotations
+
+from outflow.management.commands import Management
+
+from outflow.core.commands import Command
+
+
+@Management.subcommand(db_untracked=True)
+class ListRuns(Command):
+    """List the recorded runs: id, command, start, duration and state, newest first."""
+
+    def add_arguments(self) -> None:
+        self.add_argument("--limit", type=int, default=20, metavar="N",
+                          help="Show at most N runs (0: all).")
+
+    def setup_tasks(self) -> None:
+        from outflow.management.runs import duration, latest_runs, local_time
+
+        from outflow.core.pipeline import context
+
+        runs = latest_runs(context.databases, context.args.limit)
+        if not runs:
+            print("No run recorded.")
+            return
+        header = ("id", "command", "start", "duration", "state")
+        rows = [(str(run.id), run.command, local_time(run.start_time),
+                 duration(run.start_time, run.end_time), run.state) for run in runs]
+        widths = [max(len(row[index]) for row in [header, *rows]) for index in range(5)]
+        for row in [header, *rows]:
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

@@ -1,0 +1,119 @@
+"""Read the tracked runs: what ``list_runs`` and ``debug`` show.
+
+Reading never creates anything: a SQLite database file that does not exist yet
+means "no run recorded", not a new empty file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+
+class RunNotFound(LookupError):
+    """No run, or several, match what the user typed."""
+
+
+@dataclass
+class FailedBlock:
+    """A failed block of a run and what it raised (None when it failed because a child did)."""
+
+    id: int | None
+    kind: str
+    name: str
+    plugin: str | None
+    map_index: int | None
+    exception_type: str | None
+    message: str | None
+    traceback: str | None
+
+
+def has_database(databases: Any) -> bool:
+    path = databases.sqlite_file()
+    return path is None or path.exists()
+
+
+def local_time(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.replace(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return "-"
+    seconds = (end - start).total_seconds()
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
+def latest_runs(databases: Any, limit: int | None) -> list[Any]:
+    """Runs, newest first."""
+    from outflow.management.models import Run
+    from sqlalchemy import select
+
+    if not has_database(databases):
+        return []
+    table = Run.__table__
+    query = select(table.c.id, table.c.uuid, table.c.command, table.c.start_time,
+                   table.c.end_time, table.c.state).order_by(table.c.id.desc())
+    if limit:
+        query = query.limit(limit)
+    with databases.engine().connect() as connection:
+        return list(connection.execute(query).all())
+
+
+def find_run(databases: Any, reference: str) -> Any:
+    """A run by id (digits) or by the first characters of its uuid."""
+    from outflow.management.models import Run
+    from sqlalchemy import select
+
+    if not has_database(databases):
+        raise RunNotFound("no run recorded yet")
+    table = Run.__table__
+    with databases.engine().connect() as connection:
+        if reference.isdigit():
+            found = connection.execute(select(table).where(table.c.id == int(reference))).first()
+            if found is not None:
+                return found
+        matches = connection.execute(
+            select(table).where(table.c.uuid.like(reference.lower() + "%")).limit(2)
+        ).all()
+    if not matches:
+        raise RunNotFound(f"no run with id or uuid prefix {reference!r}")
+    if len(matches) > 1:
+        raise RunNotFound(f"several runs have a uuid starting with {reference!r}: type more")
+    return matches[0]
+
+
+def failed_blocks(databases: Any, run_id: int) -> list[FailedBlock]:
+    """Failed blocks of the run, in order, then exceptions raised outside any block."""
+    from outflow.management.models import Block, RuntimeException
+    from sqlalchemy import select
+
+    block, error = Block.__table__, RuntimeException.__table__
+    query = (
+        select(block.c.id, block.c.kind, block.c.name, block.c.plugin, block.c.map_index,
+               error.c.type, error.c.message, error.c.traceback)
+        .select_from(block.outerjoin(error, error.c.block_id == block.c.id))
+        .where(block.c.run_id == run_id, block.c.state == "failed")
+        .order_by(block.c.id)
+    )
+    orphans = (
+        select(error.c.type, error.c.message, error.c.traceback)
+        .where(error.c.run_id == run_id, error.c.block_id.is_(None))
+        .order_by(error.c.id)
+    )
+    with databases.engine().connect() as connection:
+        rows = [FailedBlock(*row) for row in connection.execute(query).all()]
+        rows += [FailedBlock(None, "run", "(outside any block)", None, None, *row)
+                 for row in connection.execute(orphans).all()]
+    return rows
+
+
+__all__ = ["FailedBlock", "RunNotFound", "duration", "failed_blocks", "find_run",
+           "latest_runs", "local_time"]
