@@ -10,3 +10,10 @@ def outflow_register_commands(register):
         "outflow.core.cli.plugins_command:plugins",
         help="List installed plugins and what they provide.",
     )
+
+
+@hookimpl
+def outflow_config_defaults(register):
+    from outflow.core.configuration.logging_defaults import default_logging_config
+
+    register("logging", default_logging_config())

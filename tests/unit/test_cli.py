@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -244,3 +245,27 @@ def test_python_dash_m_outflow(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert done.stdout.strip() == "outflow 1.0.0.dev0"
+
+
+def test_display_config_shows_defaults_and_masks_secrets(run_cli, make_pipeline):
+    root = make_pipeline(config="""
+        databases:
+          default:
+            dialect: postgresql
+            address: localhost:5432
+            user: pipeuser:userpwd
+            database: db
+        secrets:
+          token: s3cr3t-value
+        logging:
+          loggers:
+            my_plugin: {level: DEBUG, handlers: [console]}
+        """)
+    code, out, err = run_cli(["management", "display_config", "--format", "json"], root)
+    assert code == 0, err
+    assert f"# configuration file: {root / 'config.yml'}" in out
+    assert "userpwd" not in out and "s3cr3t-value" not in out
+    assert "pipeuser:******" in out
+    body = json.loads(out.split("\n", 1)[1])
+    assert body["logging"]["loggers"]["my_plugin"]["level"] == "DEBUG"
+    assert body["logging"]["formatters"]["outflow"]["format"].startswith("%(asctime)s")

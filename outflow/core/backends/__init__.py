@@ -12,25 +12,31 @@ This base class is a complete backend that runs everything in the calling proces
 one block after the other (the ``default`` backend only renames it). A backend
 author subclasses it and overrides what differs, usually :meth:`Backend.map` only.
 
-How a command is run (what the kernel does)::
+How a command is run (``outflow.core.commands.execution`` does this)::
 
     with activate(pipeline_context):
-        with Workflow(name=command_name) as top:
-            command.setup_tasks()                 # builds the graph, runs nothing
-        top.validate()                            # GraphError before any task runs
-        backend = load_backend(name, pipeline_context)
+        hook.outflow_run_started(run=run_info)    # the kernel owns the run lifecycle
         try:
-            results = backend.run(top, run_info)  # list of the sinks' outputs dicts
+            with Workflow(name=command_name) as top:
+                command.setup_tasks()             # builds the graph, runs nothing
+            backend = BackendClass(pipeline_context)
+            results = backend.run(top, run_info)  # validates, then executes
         finally:
             backend.close()
+            hook.outflow_run_finished(run=run_info, state=..., error=...)
+
+``results`` is a list with the outputs dict of each terminal block of the graph, in
+definition order (``[{"None": None}]`` when the command defines no block).
 
 Execution model
 ===============
 
-:meth:`Backend.run` owns the run lifecycle: it makes the backend reachable from
-running code (``context.backend``, :func:`current_backend`), validates the graph if
-needed, calls ``outflow_run_started``, then :meth:`Backend.execute`, then
-``outflow_run_finished`` exactly once, with ``"success"`` or ``"failed"``.
+:meth:`Backend.run` makes the backend reachable from running code
+(``context.backend``, :func:`current_backend`), validates the graph unless it is
+unchanged since ``workflow.validate()`` (a ``GraphError`` then means no task ran),
+and calls :meth:`Backend.execute`. The run-level hooks (``outflow_run_started``,
+``outflow_run_finished``) belong to the kernel, which calls them around
+``setup_tasks`` too, so that a run whose graph is refused is still recorded.
 
 :meth:`Backend.execute` runs the top-level workflow. The default runs its blocks in
 topological order in this process (tasks pass their output dicts to downstream
@@ -92,7 +98,6 @@ item, its log and the tail of its stderr, and reads the results in input order.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -106,7 +111,7 @@ if TYPE_CHECKING:
 
 
 class BackendError(RuntimeError):
-    """A backend cannot be found, loaded or used."""
+    """A backend cannot be used (its resources are missing, a worker died...)."""
 
 
 @dataclass(frozen=True)
@@ -144,11 +149,11 @@ class Backend:
     def run(self, workflow: Workflow, run: Any = None) -> list[dict[str, Any]]:
         """Execute a command's top-level workflow; return each sink's outputs dict.
 
-        ``run`` is the :class:`outflow.core.runs.RunInfo` handed to the lifecycle
-        hooks (None in unit tests). Validates the graph first unless it is unchanged
-        since ``workflow.validate()``; calls ``outflow_run_started`` and, exactly
-        once, ``outflow_run_finished``. Task failures propagate (as ``TaskError``
-        naming the task, the original exception being its ``__cause__``).
+        ``run`` is the :class:`outflow.core.runs.RunInfo` of the command (None in unit
+        tests), set as ``context.run`` for the block lifecycle hooks. Validates the
+        graph first unless it is unchanged since ``workflow.validate()``. Task
+        failures propagate (as ``TaskError`` naming the task, the original exception
+        being its ``__cause__``). The run-level hooks are the caller's.
         """
         context = self.pipeline_context
         with _active(context):
@@ -156,17 +161,7 @@ class Backend:
             context.run = run
             if workflow.needs_validation():
                 workflow.validate()
-            hook = context.hook
-            hook.outflow_run_started(run=run)
-            try:
-                results = self.execute(workflow)
-            except BaseException as error:
-                _finish(run, "failed")
-                hook.outflow_run_finished(run=run, state="failed", error=error)
-                raise
-            _finish(run, "success")
-            hook.outflow_run_finished(run=run, state="success", error=None)
-            return results
+            return self.execute(workflow)
 
     def execute(self, workflow: Workflow) -> list[dict[str, Any]]:
         """Run the validated top-level workflow in this process (the pipeline is active).
@@ -220,12 +215,6 @@ class Backend:
         return f"<{type(self).__name__} {self.name!r}>"
 
 
-def _finish(run: Any, state: str) -> None:
-    if run is not None:
-        run.state = state
-        run.end_time = time.time()
-
-
 @contextmanager
 def _active(pipeline_context: PipelineContext) -> Iterator[None]:
     """Activate the context unless it already is the active one."""
@@ -252,56 +241,6 @@ def current_backend() -> Backend:
         backend = Backend(context)
         context.backend = backend
     return backend
-
-
-# ------------------------------------------------------------- finding backends
-
-_BUILTIN_FALLBACK = {
-    "default": "outflow.sequential.backend:SequentialBackend",
-    "sequential": "outflow.sequential.backend:SequentialBackend",
-}
-
-
-def backend_class(name: str, pipeline_context: PipelineContext | None = None) -> type[Backend]:
-    """The backend class registered as ``name`` (or an alias).
-
-    Looks in ``settings.BACKENDS``, then in what plugins registered; ``default``
-    falls back on the sequential backend (or this base class) when the plugin
-    host does not provide it, e.g. in unit tests.
-    """
-    from outflow.core.plugins.registry import load_target
-
-    target: Any = None
-    if pipeline_context is not None:
-        extra = getattr(pipeline_context.settings, "BACKENDS", None) or {}
-        target = extra.get(name)
-        host = pipeline_context.host
-        if target is None and host is not None:
-            provided = host.resolve("backends", name)
-            if provided is not None:
-                target = provided.load()
-    if target is None and name in _BUILTIN_FALLBACK:
-        try:
-            target = load_target(_BUILTIN_FALLBACK[name])
-        except ImportError:
-            target = Backend
-    if target is None:
-        known: list[str] = []
-        if pipeline_context is not None and pipeline_context.host is not None:
-            known = pipeline_context.host.collect().names("backends", with_aliases=True)
-        raise BackendError(
-            f"unknown backend {name!r} (available: {', '.join(known) or 'default'}); "
-            "is the plugin providing it installed?"
-        )
-    cls = load_target(target)
-    if not (isinstance(cls, type) and issubclass(cls, Backend)):
-        raise BackendError(f"backend {name!r} resolves to {cls!r}, not a Backend subclass")
-    return cls
-
-
-def load_backend(name: str, pipeline_context: PipelineContext) -> Backend:
-    """Instantiate the backend registered as ``name`` for ``pipeline_context``."""
-    return backend_class(name, pipeline_context)(pipeline_context)
 
 
 # ------------------------------------------------------- shipping the context
@@ -364,8 +303,6 @@ __all__ = [
     "BackendError",
     "Capabilities",
     "ContextSnapshot",
-    "backend_class",
     "context_snapshot",
     "current_backend",
-    "load_backend",
 ]

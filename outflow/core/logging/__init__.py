@@ -25,6 +25,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from outflow.core.configuration.logging_defaults import LOG_FORMAT, default_logging_config
+
 __all__ = [
     "LOG_FORMAT",
     "LEVEL_NAMES",
@@ -34,9 +36,6 @@ __all__ = [
     "is_debug",
     "logger",
 ]
-
-LOG_FORMAT = "%(asctime)s - %(name)s - %(filename)s:%(lineno)d - %(levelname)s - %(message)s"
-"""The format of the ``outflow`` formatter, used by the default handlers."""
 
 LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 """The level names accepted by ``-ll/--log-level``."""
@@ -126,36 +125,6 @@ class ModuleLogger:
 
 logger = ModuleLogger()
 """The logger to import: ``from outflow.core.logging import logger``."""
-
-
-def default_logging_config() -> dict[str, Any]:
-    """Return (a fresh copy of) the default :func:`logging.config.dictConfig` mapping.
-
-    ``console`` writes to stderr so that stdout stays free for command output. ``file``
-    is declared but used by no logger: a user routes a logger to it from the
-    configuration file, and ``delay`` creates ``outflow.log`` only when a record is
-    written to it. Existing loggers are not disabled: libraries imported before the
-    configuration keep logging.
-    """
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"outflow": {"format": LOG_FORMAT}},
-        "handlers": {
-            "console": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stderr",
-                "formatter": "outflow",
-            },
-            "file": {
-                "class": "logging.FileHandler",
-                "filename": "outflow.log",
-                "delay": True,
-                "formatter": "outflow",
-            },
-        },
-        "root": {"level": "INFO", "handlers": ["console"]},
-    }
 
 
 def configure_logging(section: Mapping[str, Any] | None = None, level: str | None = None) -> None:

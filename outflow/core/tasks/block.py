@@ -12,22 +12,14 @@ registers in the innermost one.
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from outflow.core.naming import snake_case
 from outflow.core.target import MISSING, Target
 
 if TYPE_CHECKING:
     from outflow.core.workflow.workflow import Workflow
-
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-
-def snake_case(name: str) -> str:
-    """``GenData`` -> ``gen_data``, ``HTTPGet`` -> ``http_get``; snake_case is unchanged."""
-    return _CAMEL_BOUNDARY.sub("_", name).lower()
-
 
 _graph_version = itertools.count(1)
 _current_version = 0
@@ -162,8 +154,19 @@ class Block:
 
     # -- pickling -----------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
+        """Pickle what running needs, not the whole graph around the block.
+
+        Backends ship validated workflows to other processes. Once the enclosing
+        workflow is validated, its plan holds the wiring, so edges to blocks outside
+        it are dropped: pickling a MapWorkflow must not drag along the rest of the
+        command's graph (and whatever values its other tasks hold).
+        """
         state = self.__dict__.copy()
         state["_runtime"] = None  # caches of bound methods and checkers: rebuilt on use
+        parent = self.parent
+        if parent is not None and getattr(parent, "_plan", None) is not None:
+            state["upstream"] = [b for b in self.upstream if b.parent is parent]
+            state["downstream"] = [b for b in self.downstream if b.parent is parent]
         return state
 
     def __repr__(self) -> str:

@@ -98,6 +98,31 @@ def server_from_environment() -> PostgresServer | None:
     )
 
 
+def server_from_pytest_options(config: Any) -> PostgresServer | None:
+    """The running server described by pytest-postgresql's options, if a password is given.
+
+    The tutorial's ``pytest.ini`` sets ``postgresql_user``/``postgresql_password``/
+    ``postgresql_host`` for an existing server; without a password those options only
+    hold pytest-postgresql's defaults and outflow starts its own server instead.
+    """
+
+    def option(name: str) -> Any:
+        try:
+            return config.getoption(name) or config.getini(name)
+        except (ValueError, KeyError):  # pytest-postgresql is not installed
+            return None
+
+    password = option("postgresql_password")
+    if not password:
+        return None
+    return PostgresServer(
+        host=str(option("postgresql_host") or "127.0.0.1"),
+        port=int(option("postgresql_port") or 5432),
+        user=str(option("postgresql_user") or "postgres"),
+        password=str(password),
+    )
+
+
 def find_bin_dir() -> Path | None:
     """Directory of ``initdb``/``pg_ctl``: PATH, ``pg_config --bindir``, Debian's layout."""
     candidates: list[Path] = []
@@ -239,5 +264,6 @@ __all__ = [
     "TestDatabase",
     "create_test_database",
     "server_from_environment",
+    "server_from_pytest_options",
     "start_throwaway_server",
 ]

@@ -64,6 +64,9 @@ class Workflow(Block):
         #: What the cache key calls this workflow: its class, and its definition function.
         self.identity = f"{_qualified(type(self))}:{self.name}"
         self.definition: Callable[..., Any] | None = None
+        #: Unpickled after validation (in a worker): runnable, but detached from the
+        #: graph it was defined in, so it cannot be validated again.
+        self.shipped = False
         self._plan: Plan | None = None
         for block in blocks:
             self.add_block(block)
@@ -143,8 +146,14 @@ class Workflow(Block):
         nothing provides become inputs of the workflow. Raises
         :class:`~outflow.core.tasks.GraphError`.
         """
+        from outflow.core.tasks.errors import GraphError
         from outflow.core.workflow.graph import build_plan
 
+        if self.shipped:
+            raise GraphError(
+                f"{self.label} was validated before being sent to this process: "
+                "it runs as it is, and cannot be validated or rewired here"
+            )
         self._plan = build_plan(self, root=root, config=active_config())
         return self._plan
 
@@ -156,6 +165,8 @@ class Workflow(Block):
     def needs_validation(self) -> bool:
         """True when never validated as a top-level workflow, or the graph changed since."""
         plan = self._plan
+        if self.shipped:
+            return False
         return plan is None or not plan.root or plan.version != graph_version()
 
     def finalize_targets(self, plan: Plan) -> None:
@@ -267,7 +278,15 @@ class Workflow(Block):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state["definition"] = None  # the decorated function: informative only
+        if self._plan is not None:
+            # Validated: ship the workflow detached from the graph around it (see
+            # Block.__getstate__). Its plan says where every value comes from.
+            state.update(parent=None, upstream=[], downstream=[], external_upstream=[],
+                         shipped=True)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
 
 class WorkflowFactory:

@@ -1,0 +1,13 @@
+"""outflow's pytest plugin (entry point ``pytest11``): fixtures for pipeline tests.
+
+Loaded by every pytest run once outflow is installed, so it only imports what the
+fixtures need: no SQLAlchemy, no database, no pipeline until a fixture is used.
+"""
+
+from outflow.core.test.test_cases import (
+    outflow_postgres_server,
+    postgresql_fixture,
+    with_pipeline_context_manager,
+)
+
+__all__ = ["outflow_postgres_server", "postgresql_fixture", "with_pipeline_context_manager"]
