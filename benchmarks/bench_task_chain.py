@@ -13,8 +13,6 @@ The goal is <= 30 us of engine overhead per task for the run. No assertion: this
 is a measurement to read, not a test.
 """
 
-from __future__ import annotations
-
 import argparse
 import sys
 import time

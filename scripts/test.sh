@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-venv.sh .venv
+scripts/services/postgres.sh install   # the database tests start their own throwaway server
 .venv/bin/ruff check .
 .venv/bin/python -m pytest -q "$@"

@@ -9,15 +9,7 @@ import cloudpickle
 import pytest
 from outflow.sequential.backend import SequentialBackend
 
-from outflow.core.backends import (
-    Backend,
-    BackendError,
-    Capabilities,
-    backend_class,
-    context_snapshot,
-    current_backend,
-    load_backend,
-)
+from outflow.core.backends import Backend, Capabilities, context_snapshot, current_backend
 from outflow.core.pipeline.context import PipelineContext, activate
 from outflow.core.plugins import hookimpl
 from outflow.core.plugins.host import LoadOptions, PluginHost
@@ -94,8 +86,7 @@ def test_lifecycle_hooks_for_tasks_and_workflows(recorded):
         GenData() | inner()
     run = RunInfo(command="compute_data")
     assert SequentialBackend(context).run(top, run) == [{"scaled": 6}]
-    assert recorder.events == [
-        ("run_started", "compute_data"),
+    assert recorder.events == [  # the run-level hooks are the kernel's, not the backend's
         ("started", "compute_data", {}),
         ("started", "gen_data", {}),
         ("succeeded", "gen_data", {"raw_data": 2}),
@@ -104,9 +95,7 @@ def test_lifecycle_hooks_for_tasks_and_workflows(recorded):
         ("succeeded", "scale", {"scaled": 6}),
         ("succeeded", "inner", {"scaled": 6}),
         ("succeeded", "compute_data", {}),
-        ("run_finished", "success", None),
     ]
-    assert run.state == "success" and run.end_time is not None
     assert context.run is run and context.backend.name == "default"
 
 
@@ -126,8 +115,7 @@ def test_a_failing_task_names_itself_and_fails_the_run(recorded):
     assert isinstance(caught.value.__cause__, ZeroDivisionError)
     failed = [event for event in recorder.events if event[0] == "failed"]
     assert [name for _, name, _ in failed] == ["divide", "inner", "top"]
-    assert recorder.events[-1] == ("run_finished", "failed", "TaskError")
-    assert run.state == "failed"
+    assert not any(event[0] == "succeeded" and event[1] == "top" for event in recorder.events)
 
 
 def test_type_errors_are_not_wrapped(recorded):
@@ -161,7 +149,7 @@ def test_hooks_are_called_with_run_none(recorded):
     with Workflow(name="top") as top:
         GenData()
     Backend(context).run(top)
-    assert recorder.events[0] == ("run_started", None)
+    assert context.run is None and recorder.events[0] == ("started", "top", {})
 
 
 def test_empty_top_level_workflow_result(pipeline):
@@ -253,21 +241,41 @@ def test_module_level_tasks_pickle_with_plain_pickle():
     assert type(restored) is Scale and restored(2, factor=2) == {"scaled": 4}
 
 
-def test_backend_lookup(pipeline):
-    assert backend_class("default", pipeline) is SequentialBackend
-    with pytest.raises(BackendError, match="unknown backend 'nope'"):
-        backend_class("nope", pipeline)
-
-
-def test_backend_lookup_through_the_plugin_registry():
+def test_the_sequential_plugin_registers_the_default_backend():
     import outflow.sequential.plugin as sequential_plugin
 
     host = PluginHost(LoadOptions(autoload=False))
     host.pm.register(sequential_plugin, name="sequential")
+    for name in ("default", "sequential"):  # the name and its alias
+        assert host.resolve("backends", name).load() is SequentialBackend
     context = PipelineContext(host=host)
-    backend = load_backend("sequential", context)  # the alias
-    assert isinstance(backend, SequentialBackend) and backend.pipeline_context is context
+    backend = SequentialBackend(context)
+    assert backend.name == "default" and backend.pipeline_context is context
     assert backend.capabilities == Capabilities()
     with backend:
         pass
     assert backend.closed
+
+
+def test_a_validated_inner_workflow_ships_without_the_rest_of_the_graph(pipeline):
+    import threading
+
+    @as_task
+    def Holder(lock) -> {"raw_data": int}:
+        return 2
+
+    @as_workflow
+    def inner():
+        Scale(factor=4)
+
+    with Workflow(name="top") as top:
+        Holder(lock=threading.Lock()) | inner()  # a sibling holding something unpicklable
+    top.validate()
+    (workflow,) = [child for child in top.children if child.name == "inner"]
+    shipped = pickle.loads(cloudpickle.dumps(workflow))
+    assert shipped.parent is None and shipped.shipped and not shipped.needs_validation()
+    assert shipped.run_item({"raw_data": 3}) == {"scaled": 12}
+    with pytest.raises(Exception, match="cannot be validated or rewired here"):
+        shipped.validate()
+    with pytest.raises(TypeError):
+        cloudpickle.dumps(top)  # the whole graph does hold the lock

@@ -229,7 +229,7 @@ def test_plugins_list_shows_exactly_the_installed_plugins(venv: Venv) -> None:
     done = venv.run("plugins", "list", "--json", "--all")
     builtins = [r for r in json.loads(done.stdout)["plugins"] if r["kind"] == "builtin"]
     assert [(r["name"], r["provides"]) for r in builtins] == [
-        ("outflow.core", {"commands": ["plugins"]})]
+        ("outflow.core", {"commands": ["plugins"], "config_defaults": ["logging"]})]
     # The run above went through the entry-point cache of this venv.
     assert list((venv.cache_home / "outflow").glob("entry-points-*.json"))
 

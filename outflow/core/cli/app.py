@@ -113,9 +113,20 @@ def report(message: str, code: int, error: BaseException | None = None) -> int:
     """Print the one-line error (plus the traceback at DEBUG level); return ``code``."""
     if error is not None and _debug_enabled():
         traceback.print_exception(error, file=sys.stderr)
-    one_line = " ".join(message.split("\n")).strip()
+    one_line = _mask(" ".join(message.split("\n")).strip())
     print(f"outflow: error: {one_line}", file=sys.stderr)
     return code
+
+
+def _mask(text: str) -> str:
+    """Hide the configuration's secrets (passwords, tokens) in an error message."""
+    from outflow.core.pipeline.context import active_context, has_active_context
+
+    if not has_active_context():
+        return text
+    from outflow.core.configuration.secrets import mask_text
+
+    return mask_text(text, active_context().config)
 
 
 def _debug_enabled() -> bool:

@@ -34,7 +34,7 @@ def execute_command(command_class: type[Command], args: Namespace) -> Any:
     )
     run = RunInfo(
         command=command_class.full_name() or command_class.name,
-        argv=list(sys.argv[1:]),
+        argv=list(pipeline_context.argv or sys.argv[1:]),
         backend=backend_name,
         db_untracked=pipeline_context.db_untracked,
     )

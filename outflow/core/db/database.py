@@ -240,7 +240,13 @@ def _create_engine(settings: DatabaseSettings, admin: bool) -> Engine:
             })
         _configure_sqlite(engine, wal=settings.path != ":memory:")
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ImportError as error:  # no driver: say which package provides one
+        raise DatabaseError(
+            f"database {settings.label!r} needs a PostgreSQL driver ({error}): "
+            "pip install 'psycopg[binary]'"
+        ) from None
 
 
 def _configure_sqlite(engine: Engine, wal: bool) -> None:

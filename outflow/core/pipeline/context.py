@@ -54,6 +54,8 @@ class PipelineContext:
         self.config = config if isinstance(config, Config) else Config(config or {})
         self.host = host
         self.args = args if args is not None else Namespace()
+        #: The command line as typed (recorded with each run).
+        self.argv: list[str] = []
         self.root_directory = root_directory
         self.backend_name: str | None = None
         self.force_dry_run = False

@@ -81,6 +81,7 @@ class Pipeline:
         pipeline_context = PipelineContext(settings, config, host=host,
                                            root_directory=location.root)
         pipeline_context.force_dry_run = self.force_dry_run
+        pipeline_context.argv = list(self.argv)
         pipeline_context.log_level = options.log_level
         if location.settings_module is not None:
             pipeline_context.configure_logging()  # the pipeline's code may log on import

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from outflow.management.commands import Management
-
 from outflow.core.commands import Command
+from outflow.management.commands import Management
 
 
 def _active() -> Any:
@@ -21,6 +20,11 @@ def _active() -> Any:
 
 
 def _migrations(database: str | None) -> Any:
+    import logging
+
+    quiet = logging.getLogger("alembic.runtime.plugins")  # "setup plugin ..." at INFO
+    if quiet.level == logging.NOTSET:
+        quiet.setLevel(logging.WARNING)
     from outflow.management.migrate import Migrations
 
     return Migrations(_active(), database)
@@ -78,9 +82,8 @@ class MakeMigrations(Command):
         _add_database_option(self)
 
     def setup_tasks(self) -> None:
-        from outflow.management.migrate import database_of_plugin
-
         from outflow.core.pipeline import context
+        from outflow.management.migrate import database_of_plugin
 
         args = context.args
         database = args.database or database_of_plugin(_active(), args.plugin)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from outflow.management.commands import Management
-
 from outflow.core.commands import Command
+from outflow.management.commands import Management
 
 
 @Management.subcommand(db_untracked=True)
@@ -15,9 +14,8 @@ class Debug(Command):
         self.add_argument("run", metavar="RUN", help="Run id, or the beginning of its uuid.")
 
     def setup_tasks(self) -> None:
-        from outflow.management.runs import duration, failed_blocks, find_run, local_time
-
         from outflow.core.pipeline import context
+        from outflow.management.runs import duration, failed_blocks, find_run, local_time
 
         databases = context.databases
         run = find_run(databases, str(context.args.run))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from outflow.management.commands import Management
-
 from outflow.core.commands import Command
+from outflow.management.commands import Management
 
 
 @Management.subcommand(db_untracked=True)
@@ -16,9 +15,8 @@ class ListRuns(Command):
                           help="Show at most N runs (0: all).")
 
     def setup_tasks(self) -> None:
-        from outflow.management.runs import duration, latest_runs, local_time
-
         from outflow.core.pipeline import context
+        from outflow.management.runs import duration, latest_runs, local_time
 
         runs = latest_runs(context.databases, context.args.limit)
         if not runs:

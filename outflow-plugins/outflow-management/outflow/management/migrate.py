@@ -21,16 +21,17 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import pkgutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outflow.management import migration_ops
-
 from outflow.core.db import DatabaseError, Model, bind_key_of
 from outflow.core.db.model import module_of
+from outflow.management import migration_ops
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 DEFAULT_LABEL = "default"
@@ -94,6 +95,9 @@ def run_environment(alembic_context: Any) -> None:
         process_revision_directives=setup.process_revision_directives,
         render_as_batch=True,  # ALTERs that also work on SQLite
         compare_type=True,
+        # outflow's SQLite engines begin transactions themselves (see outflow.core.db):
+        # DDL is transactional there too, so a failed migration leaves nothing behind.
+        transactional_ddl=True,
         **{migration_ops.USER_ROLE_OPTION: setup.user_role},
     )
     with alembic_context.begin_transaction():
@@ -101,12 +105,29 @@ def run_environment(alembic_context: Any) -> None:
 
 
 def import_models(host: Any) -> list[str]:
-    """Import every registered models module, so that ``Model.metadata`` is complete."""
+    """Import every registered models module, so that ``Model.metadata`` is complete.
+
+    A models package is imported with all its submodules (``models/computation_result.py``
+    declares its model even if ``models/__init__.py`` is empty), except ``versions``.
+    """
     names = []
     for entry in host.collect().all("models") if host is not None else []:
         target = entry.target
         module = importlib.import_module(target) if isinstance(target, str) else target
         names.append(module.__name__)
+        names += _import_submodules(module)
+    return names
+
+
+def _import_submodules(package: Any) -> list[str]:
+    names = []
+    for info in pkgutil.iter_modules(getattr(package, "__path__", None) or []):
+        if info.name == "versions" or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        names.append(module.__name__)
+        if info.ispkg:
+            names += _import_submodules(module)
     return names
 
 
@@ -182,7 +203,8 @@ class Migrations:
                        extra: list[Path] = (), stdout: Any = None) -> tuple[Any, EnvironmentSetup]:
         from alembic.config import Config
 
-        config = Config(stdout=stdout) if stdout is not None else Config()
+        # Alembic's default stdout is bound when alembic is imported: give today's one.
+        config = Config(stdout=stdout if stdout is not None else sys.stdout)
         config.set_main_option("script_location", _escape(str(SCRIPT_LOCATION)))
         config.set_main_option("path_separator", "os")
         paths = [str(location.path) for location in self.locations()]
@@ -213,7 +235,6 @@ class Migrations:
     def _run(self, name: str, *args: Any, plugin: str | None = None,
              extra: list[Path] = (), **kwargs: Any) -> EnvironmentSetup:
         from alembic import command
-
         with self._connection() as connection:
             config, setup = self.alembic_config(connection, plugin, extra)
             getattr(command, name)(config, *args, **kwargs)

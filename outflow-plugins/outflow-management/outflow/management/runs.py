@@ -53,8 +53,9 @@ def duration(start: datetime | None, end: datetime | None) -> str:
 
 def latest_runs(databases: Any, limit: int | None) -> list[Any]:
     """Runs, newest first."""
-    from outflow.management.models import Run
     from sqlalchemy import select
+
+    from outflow.management.models import Run
 
     if not has_database(databases):
         return []
@@ -69,8 +70,9 @@ def latest_runs(databases: Any, limit: int | None) -> list[Any]:
 
 def find_run(databases: Any, reference: str) -> Any:
     """A run by id (digits) or by the first characters of its uuid."""
-    from outflow.management.models import Run
     from sqlalchemy import select
+
+    from outflow.management.models import Run
 
     if not has_database(databases):
         raise RunNotFound("no run recorded yet")
@@ -92,8 +94,9 @@ def find_run(databases: Any, reference: str) -> Any:
 
 def failed_blocks(databases: Any, run_id: int) -> list[FailedBlock]:
     """Failed blocks of the run, in order, then exceptions raised outside any block."""
-    from outflow.management.models import Block, RuntimeException
     from sqlalchemy import select
+
+    from outflow.management.models import Block, RuntimeException
 
     block, error = Block.__table__, RuntimeException.__table__
     query = (

@@ -26,13 +26,13 @@ from datetime import datetime, timezone
 from itertools import groupby
 from typing import Any
 
-from outflow.management.models import Block, Configuration, Edge, Run, RuntimeException
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import bindparam, func, insert, inspect, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from outflow.core.configuration.secrets import mask_secrets, mask_text
 from outflow.core.db import DatabaseError
 from outflow.core.db.database import SQLITE_BEGIN_OPTION
+from outflow.management.models import Block, Configuration, Edge, Run, RuntimeException
 
 #: Flush once this many blocks changed since the last write...
 FLUSH_EVERY = 500
@@ -74,10 +74,11 @@ class BlockRecord:
     """One execution of a block, as it will be written to the ``block`` table."""
 
     __slots__ = ("id", "kind", "name", "plugin", "state", "start", "end", "parameters",
-                 "inputs", "outputs", "parent", "map_index", "depth")
+                 "inputs", "outputs", "parent", "map_index", "depth", "is_map")
 
     def __init__(self, block: Any, state: str, start: float | None,
-                 parent: BlockRecord | None, targets: tuple[Any, Any]) -> None:
+                 parent: BlockRecord | None, targets: tuple[Any, Any],
+                 map_index: int | None = None) -> None:
         self.id: int | None = None
         cls = type(block)
         self.kind = str(getattr(block, "kind", None) or "block")
@@ -90,9 +91,13 @@ class BlockRecord:
         self.inputs, self.outputs = targets
         self.parent = parent
         self.depth = parent.depth + 1 if parent is not None else 0
+        #: A mapped workflow (it maps items): its inner blocks run once per item.
+        self.is_map = callable(getattr(block, "map_items", None))
         index = getattr(block, "map_index", None)
         if not isinstance(index, int):
-            index = parent.map_index if parent is not None else None
+            index = map_index
+        if index is None and parent is not None:
+            index = parent.map_index
         self.map_index = index
 
     def row(self, run_id: int) -> dict[str, Any]:
@@ -125,6 +130,7 @@ class Tracker:
         self._edges: list[tuple[BlockRecord, BlockRecord]] = []
         self._exceptions: list[tuple[BlockRecord | None, BaseException]] = []
         self._errors_seen: set[int] = set()
+        self._occurrences: dict[tuple[int, int], int] = {}
         self._pending = 0
         self._last_flush = time.monotonic()
 
@@ -209,7 +215,14 @@ class Tracker:
                 opened = self._open.get(id(parent_block))
                 if opened:
                     parent = opened[-1]
-            record = BlockRecord(block, "running", now, parent, self._describe(block))
+            index = None
+            if parent is not None and parent.is_map:
+                # Items of an in-process map run one after the other: the n-th run of
+                # an inner block under this map is item n.
+                occurrence = (id(parent), key)
+                index = self._occurrences.get(occurrence, 0)
+                self._occurrences[occurrence] = index + 1
+            record = BlockRecord(block, "running", now, parent, self._describe(block), index)
             parameters = getattr(block, "parameters", None)
             if parameters and inputs:
                 values = {name: inputs[name] for name in parameters if name in inputs}
@@ -341,9 +354,27 @@ class Tracker:
 
     def _insert_blocks(self, connection: Any, new: list[BlockRecord],
                        assigned: list[BlockRecord]) -> None:
+        """Insert new blocks, parents first; ids are reserved first, so one executemany."""
         if not new:
             return
         ordered = sorted(new, key=lambda record: record.depth)
+        ids = _reserve_ids(connection, len(ordered))
+        if ids is None:  # no way to reserve: let the database number rows, depth by depth
+            self._insert_blocks_returning(connection, ordered, assigned)
+            return
+        for record, block_id in zip(ordered, ids):
+            record.id = block_id
+            assigned.append(record)
+        run_id = self.run_id
+        rows = []
+        for record in ordered:
+            row = record.row(run_id)  # type: ignore[arg-type]
+            row["id"] = record.id
+            rows.append(row)
+        connection.execute(insert(_BLOCK), rows)
+
+    def _insert_blocks_returning(self, connection: Any, ordered: list[BlockRecord],
+                                 assigned: list[BlockRecord]) -> None:
         bulk = connection.dialect.insert_executemany_returning_sort_by_parameter_order
         statement = insert(_BLOCK).returning(_BLOCK.c.id, sort_by_parameter_order=True)
         for _depth, group in groupby(ordered, key=lambda record: record.depth):
@@ -386,6 +417,28 @@ class Tracker:
         where = self.databases.describe()
         return mask_text(f"cannot record the run in database {where}: "
                          f"{type(error).__name__}: {error}", self.config)
+
+
+def _reserve_ids(connection: Any, count: int) -> list[int] | None:
+    """``count`` new ids of the ``block`` table, or None when the dialect has no way.
+
+    PostgreSQL: from the table's sequence (concurrent runs get distinct ids). SQLite:
+    after the largest id, which is safe because tracking transactions begin with
+    ``BEGIN IMMEDIATE`` and so hold the write lock. Knowing the ids before inserting
+    lets one executemany write every block (children reference their parents), where
+    ``INSERT ... RETURNING`` would need a statement per nesting depth and, with
+    psycopg, a costly parse of a statement holding thousands of parameters.
+    """
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        query = text("SELECT nextval(pg_get_serial_sequence('block', 'id')) "
+                     "FROM generate_series(1, :count)")
+        return sorted(int(value) for value in connection.execute(query, {"count": count})
+                      .scalars())
+    if dialect == "sqlite":
+        last = connection.execute(select(func.max(_BLOCK.c.id))).scalar() or 0
+        return list(range(last + 1, last + 1 + count))
+    return None
 
 
 _UPDATE_BLOCK = (

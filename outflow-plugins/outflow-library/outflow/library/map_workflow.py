@@ -1,0 +1,470 @@
+"""MapWorkflow: run a workflow once per item of a sequence, on whatever backend runs.
+
+One generic class for every backend: the MapWorkflow splits its input sequences
+into items (dicts of the inner workflow's inputs) and hands them to
+``current_backend().map(self, items, resources=...)``. The sequential backend runs
+them here one after the other, the parallel one in a process pool, a cluster
+backend as a job array; ``resources`` (``cpus_per_task``, ``mem``, ``partition``,
+``simultaneous_tasks``...) are passed along and each backend uses those it
+understands. That is why ``SlurmMapWorkflow`` is only an alias: the same command
+runs on a laptop and on a cluster.
+
+Three spellings build one::
+
+    @MapWorkflow.as_workflow(output_name="results", cpus_per_task=2)
+    def process():
+        Transform() | Compute()
+
+    with MapWorkflow(map_on={"raw_data_array": "raw_data"}) as process:
+        Transform() | Compute()
+
+    process = MapWorkflow(Compute(), output_name="map_computation_result")
+
+Inputs. ``map_on`` maps each input sequence name to the inner input receiving its
+items (several sequences are zipped and must have the same length). Without it,
+the inner workflow must have one required input besides those declared with
+``add_input`` (or one needed by its first blocks); the sequence is then named
+after the single output of the block piped into the MapWorkflow (looking at the
+enclosing workflows when nothing is piped into it directly), else
+``<inner input>_array`` (``raw_data`` -> ``raw_data_array``). Every other input of
+the inner workflow (``add_input`` ones, optional ones) is passed unchanged to each
+item.
+
+Output. One list, ``output_name`` (default ``map_<output>`` when the inner
+workflow has a single output, else ``map_output``), with one entry per item, in
+input order: the list of the outputs dicts of the inner workflow's terminal blocks
+(``[[{'computation_result': 126}], [{'computation_result': 129}]]``).
+
+Cache. ``cache=True`` caches each item on its own (keyed by the inner workflow,
+its code and parameters, and the item), so a run that failed or was stopped half
+way only recomputes the missing items on the next run, and results come back in
+input order whichever items came from the cache.
+
+Failures. An item that raises fails the MapWorkflow with a :class:`MapItemError`
+naming the item's index, the task and the error; the outputs of the items that
+finished are kept on the exception (``error.completed``, index -> result) and, with
+``cache=True``, stored in the cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from outflow.core.backends import current_backend
+from outflow.core.logging import logger
+from outflow.core.target import Target
+from outflow.core.tasks import Block, EngineError, GraphError, TaskError, TaskInputError
+from outflow.core.workflow import Plan, Workflow
+
+
+class MapItemError(EngineError):
+    """An item of a map failed: ``item <index> failed in task <name>: <error>``.
+
+    Attributes: ``index`` (position in the input sequence), ``block_name`` (the
+    failing task, when known), ``error`` (the original exception, also
+    ``__cause__``), ``completed`` (index -> result of every item that finished),
+    ``total`` and ``remote_traceback`` (the traceback text from a worker process,
+    when the item ran in one).
+    """
+
+    def __init__(self, label: str, index: int, error: BaseException, *,
+                 completed: Mapping[int, Any] | None = None, total: int | None = None,
+                 block_name: str | None = None, remote_traceback: str | None = None) -> None:
+        self.label = label
+        self.index = index
+        self.error = error
+        self.completed = dict(completed or {})
+        self.total = total
+        self.block_name = block_name or _failing_block(error)
+        self.remote_traceback = remote_traceback
+        where = f" in task {self.block_name}" if self.block_name else ""
+        inner = error.error if isinstance(error, TaskError) else error
+        message = f"{label}: item {index} failed{where}: {type(inner).__name__}: {inner}"
+        if total is not None:
+            message += f" ({len(self.completed)} of {total} items finished; their outputs are kept)"
+        super().__init__(message)
+
+    def __reduce__(self) -> Any:  # nested maps may send it back from a worker
+        return (_rebuild_map_item_error, (self.label, self.index, self.error, self.completed,
+                                          self.total, self.block_name, self.remote_traceback))
+
+
+def _rebuild_map_item_error(label: str, index: int, error: BaseException,
+                            completed: dict[int, Any], total: int | None,
+                            block_name: str | None, remote_traceback: str | None
+                            ) -> MapItemError:
+    rebuilt = MapItemError(label, index, error, completed=completed, total=total,
+                           block_name=block_name, remote_traceback=remote_traceback)
+    rebuilt.__cause__ = error
+    return rebuilt
+
+
+def _failing_block(error: BaseException) -> str | None:
+    """The task an engine error names (``TaskError.block_name``, ``TaskTypeError.block``)."""
+    name = getattr(error, "block_name", None)
+    if isinstance(name, str):
+        return name
+    label = getattr(error, "block", None)  # a label: "task compute"
+    if isinstance(label, str):
+        return label.split(" ", 1)[-1]
+    return None
+
+
+def _is_item_failure(error: BaseException) -> bool:
+    """Whether a backend that ran items elsewhere reports an item failure.
+
+    The protocol (see :mod:`outflow.multiprocessing.backend`): the exception has
+    ``item_index`` (position in the items given to ``map``), ``item_results``
+    (position -> result of each item that finished) and ``error`` (the item's own
+    exception), optionally ``block_name`` and ``remote_traceback``.
+    """
+    return isinstance(getattr(error, "item_index", None), int) and isinstance(
+        getattr(error, "item_results", None), dict)
+
+
+class _InProcessRun:
+    """What a map call in this process knows: progress, and results as they finish."""
+
+    __slots__ = ("pid", "progress", "results")
+
+    def __init__(self, progress: Any) -> None:
+        self.pid = os.getpid()
+        self.progress = progress
+        self.results: list[Any] = []
+
+
+class MapWorkflow(Workflow):
+    """Run the inner workflow once per item of the input sequence(s); see the module doc.
+
+    ``map_on``: ``{"sequence input": "inner input"}``; ``output_name``: the name of
+    the output list; ``cache``: per-item cache; every other keyword argument
+    (``cpus_per_task``, ``mem``, ``partition``, ``simultaneous_tasks``, any sbatch
+    directive) is a resource request passed to the backend, which ignores those it
+    does not use.
+    """
+
+    def __init__(self, *blocks: Block, map_on: Mapping[str, str] | None = None,
+                 output_name: str | None = None, name: str | None = None,
+                 cache: bool = False, **resources: Any) -> None:
+        # The base class renames a single output; ours is the list of item results.
+        super().__init__(*blocks, name=name, cache=cache, output_name=None)
+        if map_on is not None and (not isinstance(map_on, Mapping) or not map_on):
+            raise TypeError(f"{self.label}: map_on must be a non-empty dict "
+                            "{'sequence input': 'inner input'}")
+        cpus = resources.get("cpus_per_task")
+        if cpus is not None and (not isinstance(cpus, int) or isinstance(cpus, bool)
+                                 or cpus < 1):
+            raise ValueError(f"{self.label}: cpus_per_task must be a positive integer, "
+                             f"got {cpus!r}")
+        self.map_on: dict[str, str] | None = dict(map_on) if map_on else None
+        self.requested_output_name = output_name
+        #: The name of the output list (final once validated).
+        self.result_name = output_name or "map_output"
+        #: Resource requests for the backend (``cpus_per_task``, ``mem``...).
+        self.resources: dict[str, Any] = dict(resources)
+        #: Sequence input name -> inner input name (set by validation).
+        self.mapping: dict[str, str] = {}
+        #: Inner inputs passed unchanged to every item (set by validation).
+        self.broadcast: list[str] = []
+        self._run_state: _InProcessRun | None = None
+        self._hooks: tuple[Any, Any, Any] | None = None
+
+    # -- targets ------------------------------------------------------------------
+    def finalize_targets(self, plan: Plan) -> None:
+        """Replace the derived inputs by the sequences, and the outputs by one list."""
+        inner = dict(self.inputs)
+        if self.map_on is not None:
+            for sequence, target in self.map_on.items():
+                if target not in inner:
+                    raise GraphError(
+                        f"{self.label}: map_on maps {sequence!r} to {target!r}, which is not "
+                        f"an input of its inner blocks (inputs: {', '.join(inner) or 'none'})"
+                    )
+            mapping = dict(self.map_on)
+        else:
+            target = self._mapped_input(plan, inner)
+            broadcast = set(inner) - {target}
+            mapping = {self._sequence_name(target, broadcast): target}
+        self.mapping = mapping
+        self.broadcast = [name for name in inner if name not in mapping.values()]
+        clash = [name for name in self.broadcast if name in mapping]
+        if clash:
+            raise GraphError(
+                f"{self.label}: {clash[0]!r} names both a mapped sequence and an input passed "
+                "to every item: choose another sequence name in map_on"
+            )
+        inputs = {sequence: Target(sequence, Any, origin=inner[target].origin)
+                  for sequence, target in mapping.items()}
+        inputs.update((name, inner[name]) for name in self.broadcast)
+        self.inputs = inputs
+
+        names = [name for position in plan.sinks for name in plan.steps[position].block.outputs]
+        if self.requested_output_name is None:
+            self.result_name = f"map_{names[0]}" if len(names) == 1 else "map_output"
+        self.outputs = {self.result_name: Target(self.result_name, list, origin=self)}
+
+    def _mapped_input(self, plan: Plan, inner: dict[str, Target]) -> str:
+        """The single inner input to map on when ``map_on`` is not given."""
+        candidates = [name for name, target in inner.items()
+                      if name not in self.explicit_inputs and not target.optional]
+        if len(candidates) > 1:  # prefer what the first blocks need
+            first = {key for step in plan.steps if not step.wired and not step.multi
+                     for _, key, _ in step.external}
+            candidates = [name for name in candidates if name in first] or candidates
+        if len(candidates) != 1:
+            found = ", ".join(candidates) if candidates else "none"
+            raise GraphError(
+                f"{self.label}: cannot tell which input to map on (candidates: {found}); "
+                "pass map_on={'<sequence input>': '<inner input>'}"
+            )
+        return candidates[0]
+
+    def _sequence_name(self, target: str, broadcast: set[str]) -> str:
+        """Name the sequence after what is piped in, else ``<target>_array``."""
+        block: Block | None = self
+        while block is not None and not block.upstream:
+            block = block.parent
+        if block is not None:
+            offered = {name for upstream in block.upstream for name in upstream.outputs
+                       if name not in broadcast}
+            if len(offered) == 1:
+                return offered.pop()
+        return f"{target}_array"
+
+    # -- running ------------------------------------------------------------------
+    def __call__(self, *args: Any, **inputs: Any) -> dict[str, Any]:
+        """Run the map (the engine calls it with every input by keyword).
+
+        Called directly with a single sequence under another name
+        (``MapWorkflow(ComputeMore())(some_data_array=[...])``), that sequence is
+        the one mapped on.
+        """
+        if self._plan is None:
+            self.validate(root=False)
+        if args or inputs.keys() != self.inputs.keys():
+            inputs = self.bind_arguments(args, self._rename_sequence(inputs))
+        return self._run(**inputs)
+
+    def _rename_sequence(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        unknown = [name for name in inputs if name not in self.inputs]
+        missing = [name for name in self.mapping if name not in inputs]
+        if len(unknown) == 1 and len(missing) == 1:
+            inputs = dict(inputs)
+            inputs[missing[0]] = inputs.pop(unknown[0])
+        return inputs
+
+    def _run(self, **inputs: Any) -> dict[str, Any]:
+        items = self.items(inputs)
+        return {self.result_name: self.map_items(items)}
+
+    def items(self, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The inner workflow's inputs for each item, in input order."""
+        sequences: dict[str, list[Any]] = {}
+        for sequence in self.mapping:
+            value = inputs[sequence]
+            try:
+                sequences[sequence] = list(value)
+            except TypeError:
+                raise TaskInputError(
+                    f"{self.label}: input '{sequence}' must be a sequence to map on, "
+                    f"got {type(value).__name__}"
+                ) from None
+        lengths = {name: len(values) for name, values in sequences.items()}
+        if len(set(lengths.values())) > 1:
+            detail = ", ".join(f"{name}: {length}" for name, length in lengths.items())
+            raise TaskInputError(f"{self.label}: the mapped sequences differ in length ({detail})")
+        count = next(iter(lengths.values()), 0)
+        fixed = {name: inputs[name] for name in self.broadcast if name in inputs}
+        pairs = [(self.mapping[name], values) for name, values in sequences.items()]
+        items = []
+        for index in range(count):
+            item = dict(fixed)
+            for target, values in pairs:
+                item[target] = values[index]
+            items.append(item)
+        return items
+
+    def map_items(self, items: list[dict[str, Any]]) -> list[Any]:
+        """Per-item cache, then the backend's ``map`` for the rest; results in input order."""
+        from outflow.library.progress import MapProgress
+
+        total = len(items)
+        results: list[Any] = [None] * total
+        todo = list(range(total))
+        cache = self._item_cache(items)
+        if cache is not None:
+            todo = cache.lookup(results)
+        progress = MapProgress(total, f"{self.kind} {self.name}")
+        progress.advance(total - len(todo))
+        state = _InProcessRun(progress)
+        self._run_state = state
+        try:
+            computed = current_backend().map(self, [items[i] for i in todo],
+                                             resources=self.resources)
+        except BaseException as error:
+            self._fail(error, todo, state, results, cache, total)
+            raise  # not an item failure (KeyboardInterrupt...): kept outputs are cached
+        finally:
+            self._run_state = None
+            progress.close()
+        if len(computed) != len(todo):
+            raise EngineError(f"{self.label}: the backend returned {len(computed)} results "
+                              f"for {len(todo)} items")
+        for index, result in zip(todo, computed):
+            results[index] = result
+        if cache is not None:
+            cache.store(todo, computed)
+        return results
+
+    def _fail(self, error: BaseException, todo: list[int], state: _InProcessRun,
+              results: list[Any], cache: _ItemCache | None, total: int) -> None:
+        """Keep the outputs of the finished items; raise a MapItemError naming the item."""
+        if _is_item_failure(error):  # a backend running items elsewhere
+            reported: dict[int, Any] = error.item_results  # type: ignore[attr-defined]
+            position: int = error.item_index  # type: ignore[attr-defined]
+            finished = {todo[i]: value for i, value in reported.items()}
+            failed: int | None = todo[position] if position < len(todo) else None
+            cause = getattr(error, "error", None) or error
+        else:  # items ran here, in order (the base class's sequential map)
+            finished = dict(zip(todo, state.results))
+            failed = todo[len(state.results)] if len(state.results) < len(todo) else None
+            cause = error
+        if cache is not None and finished:
+            cache.store(list(finished), list(finished.values()))
+        pending = set(todo)
+        completed = {i: results[i] for i in range(total) if i not in pending}
+        completed.update(finished)
+        if failed is None or not isinstance(error, Exception):
+            if finished:
+                logger.warning("%s: stopped; %d of %d items had finished", self.label,
+                               len(completed), total)
+            return
+        # The backend's own exception (WorkerDied...) stays in the chain, under ours.
+        raise MapItemError(
+            self.label, failed, cause, completed=completed, total=total,
+            block_name=getattr(error, "block_name", None) or _failing_block(cause),
+            remote_traceback=getattr(error, "remote_traceback", None),
+        ) from error
+
+    def _item_cache(self, items: list[dict[str, Any]]) -> _ItemCache | None:
+        if not self.cache:
+            return None
+        from outflow.core.pipeline.context import active_context, has_active_context
+
+        if not has_active_context():
+            return None
+        return _ItemCache.open(self, active_context(), items)
+
+    def run_item(self, item: dict[str, Any]) -> Any:
+        """One item: the list of the outputs dicts of the inner terminal blocks.
+
+        When the item runs in the process that runs the map (any in-process
+        backend), it also feeds the progress display and keeps the result, so
+        that a failure later in the map loses nothing.
+        """
+        state = self._run_state
+        if state is None or state.pid != os.getpid():
+            return self._run_one(item)
+        try:
+            result = self._run_one(item)
+        except BaseException:
+            state.progress.advance(1, failed=1)
+            raise
+        state.results.append(result)
+        state.progress.advance(1)
+        return result
+
+    def _run_one(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        """``run_sinks(**item)``, with the lifecycle hooks looked up once per run.
+
+        Looking the hooks up is a quarter of the engine's cost for a trivial item;
+        they only change with the pipeline context or its run, so they are kept
+        while both stay the same (in a worker, for its whole life).
+        """
+        plan = self._plan
+        if plan is None or not plan.steps:
+            return self.run_sinks(**item)
+        from outflow.core.pipeline.context import active_context, has_active_context
+        from outflow.core.workflow.engine import Hooks, execute
+
+        context = active_context() if has_active_context() else None
+        run = getattr(context, "run", None)
+        cached = self._hooks
+        if cached is None or cached[0] is not context or cached[1] is not run:
+            cached = self._hooks = (context, run, Hooks())
+        results = execute(plan, item, cached[2])
+        return [results[position] for position in plan.sinks]
+
+    def report_progress(self, done: int, failed: int = 0) -> None:
+        """For backends running items elsewhere: ``done`` more items came back."""
+        state = self._run_state
+        if state is not None:
+            state.progress.advance(done, failed)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_run_state"] = None  # progress and results stay with the driver
+        state["_hooks"] = None  # hook callers of this process's plugin host
+        return state
+
+
+class _ItemCache:
+    """The workflow cache, one entry per item (see the module doc)."""
+
+    def __init__(self, workflow: MapWorkflow, store: Any, keys: list[str],
+                 overwrite: bool) -> None:
+        self.workflow = workflow
+        self.store_ = store
+        self.keys = keys
+        self.overwrite = overwrite
+
+    @classmethod
+    def open(cls, workflow: MapWorkflow, context: Any, items: list[dict[str, Any]]
+             ) -> _ItemCache | None:
+        from outflow.core.workflow.cache import (
+            CacheKeyError,
+            WorkflowCache,
+            cache_directory,
+            cache_key,
+        )
+
+        try:
+            keys = [cache_key(workflow, {"outflow map item": item}) for item in items]
+        except CacheKeyError as exc:
+            logger.warning("%s: not cached: %s", workflow.label, exc)
+            return None
+        return cls(workflow, WorkflowCache(cache_directory(context)), keys,
+                   bool(context.overwrite_cache))
+
+    def lookup(self, results: list[Any]) -> list[int]:
+        """Fill ``results`` with cached items; return the indexes still to compute."""
+        if self.overwrite:
+            return list(range(len(self.keys)))
+        todo = []
+        for index, key in enumerate(self.keys):
+            entry = self.store_.load(key)
+            if entry is None or "result" not in entry:
+                todo.append(index)
+            else:
+                results[index] = entry["result"]
+        hits = len(self.keys) - len(todo)
+        if hits:
+            logger.info("%s: %d of %d items read from the workflow cache",
+                        self.workflow.label, hits, len(self.keys))
+        return todo
+
+    def store(self, indexes: list[int], values: list[Any]) -> None:
+        for index, value in zip(indexes, values):
+            self.store_.store(self.keys[index], {"result": value}, self.workflow.identity)
+
+
+#: sbatch directives (``partition``, ``mem``...) are resource requests like any
+#: other: the Slurm backend turns them into ``sbatch`` options and the others ignore
+#: them, so the spec's ``SlurmMapWorkflow`` code runs on every backend. An alias, not
+#: a subclass, so that switching spelling keeps the workflow's cache entries.
+SlurmMapWorkflow = MapWorkflow
+
+
+__all__ = ["MapItemError", "MapWorkflow", "SlurmMapWorkflow"]

@@ -1,0 +1,133 @@
+"""Progress of a MapWorkflow: a bar on a terminal, periodic log lines elsewhere.
+
+Why two forms: a bar redrawn in place is what a person at a terminal wants, but in
+a Slurm log or a CI job carriage returns pile up into one unreadable line, so
+there the progress goes through outflow's logger, at most every tenth of the
+work or every few seconds.
+
+Who feeds it: a MapWorkflow counts the items it runs in its own process (any
+in-process backend, including the base class's sequential ``map``), and backends
+that run items elsewhere call ``workflow.report_progress(done, failed)`` as
+results come back (the multiprocessing backend does, per finished chunk).
+Updates are cheap (one clock read) and the display is throttled, so feeding it
+per item costs nothing measurable.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from outflow.core.logging import logger
+
+#: Seconds between two redraws of the bar.
+REDRAW_INTERVAL = 0.1
+#: Log a line when this fraction of the items more is done...
+LOG_FRACTION = 0.1
+#: ... or when this many seconds passed since the last line.
+LOG_INTERVAL = 5.0
+#: A map shorter than this logs no summary line at INFO level.
+QUIET_BELOW = 1.0
+_BAR_WIDTH = 24
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds + 0.5))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+
+
+class MapProgress:
+    """Counts finished and failed items of one map and displays it.
+
+    ``stream`` defaults to ``sys.stderr`` (read when the progress starts, so that
+    redirected streams are honoured); the bar is used when it is a terminal.
+    """
+
+    def __init__(self, total: int, label: str, stream: TextIO | None = None,
+                 tty: bool | None = None) -> None:
+        self.total = total
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        if tty is None:
+            isatty = getattr(self.stream, "isatty", None)
+            try:
+                tty = bool(isatty()) if isatty is not None else False
+            except (ValueError, OSError):  # a closed stream
+                tty = False
+        self.tty = tty
+        self.done = 0
+        self.failed = 0
+        self.start = time.monotonic()
+        self._last_draw = 0.0
+        self._drawn = False
+        self._last_log = self.start
+        self._logged_done = 0
+        self._logged = False
+        self.closed = False
+
+    # -- feeding ------------------------------------------------------------------
+    def advance(self, done: int = 1, failed: int = 0) -> None:
+        """``done`` more items finished, ``failed`` of which with an error."""
+        if done <= 0 and failed <= 0:
+            return
+        self.done += done
+        self.failed += failed
+        now = time.monotonic()
+        if self.tty:
+            if now - self._last_draw >= REDRAW_INTERVAL or self.done >= self.total:
+                self._draw(now)
+        elif self.total and (
+            self.done - self._logged_done >= max(1, LOG_FRACTION * self.total)
+            or now - self._last_log >= LOG_INTERVAL
+        ) and now - self.start >= QUIET_BELOW:
+            self._log(now)
+
+    def close(self) -> None:
+        """Final state: the bar is completed with a newline, a summary line is logged."""
+        if self.closed:
+            return
+        self.closed = True
+        now = time.monotonic()
+        if self.tty:
+            if self._drawn or now - self.start >= QUIET_BELOW:
+                self._draw(now, final=True)
+        elif self._logged or now - self.start >= QUIET_BELOW:
+            self._log(now)
+
+    # -- display ------------------------------------------------------------------
+    def text(self, now: float | None = None) -> str:
+        """``3/8 items, 0 failed, 00:02 elapsed, ~00:03 left``."""
+        now = time.monotonic() if now is None else now
+        elapsed = now - self.start
+        parts = [f"{self.done}/{self.total} items", f"{self.failed} failed",
+                 f"{_clock(elapsed)} elapsed"]
+        if 0 < self.done < self.total:
+            left = elapsed / self.done * (self.total - self.done)
+            parts.append(f"~{_clock(left)} left")
+        return ", ".join(parts)
+
+    def _draw(self, now: float, final: bool = False) -> None:
+        fraction = self.done / self.total if self.total else 1.0
+        filled = int(fraction * _BAR_WIDTH)
+        bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
+        line = f"\r{self.label} [{bar}] {self.text(now)}\x1b[K"
+        try:
+            self.stream.write(line + ("\n" if final else ""))
+            self.stream.flush()
+        except (ValueError, OSError):  # the terminal went away: progress is optional
+            self.tty = False
+            return
+        self._drawn = True
+        self._last_draw = now
+
+    def _log(self, now: float) -> None:
+        logger.info("%s: %s", self.label, self.text(now))
+        self._logged = True
+        self._logged_done = self.done
+        self._last_log = now
+
+
+__all__ = ["MapProgress"]

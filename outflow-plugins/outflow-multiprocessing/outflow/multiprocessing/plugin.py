@@ -1,0 +1,13 @@
+"""Entry point of outflow-multiprocessing: registers the backend lazily (no import)."""
+
+from outflow.core.plugins import hookimpl
+
+
+@hookimpl
+def outflow_register_backends(register):
+    register(
+        "parallel",
+        "outflow.multiprocessing.backend:ParallelBackend",
+        aliases=("multiprocessing",),
+        help="run MapWorkflow items in a pool of processes on this machine",
+    )
