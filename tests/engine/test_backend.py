@@ -7,7 +7,6 @@ import pickle
 
 import cloudpickle
 import pytest
-from outflow.sequential.backend import SequentialBackend
 
 from outflow.core.backends import Backend, Capabilities, context_snapshot, current_backend
 from outflow.core.pipeline.context import PipelineContext, activate
@@ -17,6 +16,7 @@ from outflow.core.runs import RunInfo
 from outflow.core.tasks import TaskError, TaskTypeError, as_task
 from outflow.core.types import Parameter, Skipped
 from outflow.core.workflow import Workflow, as_workflow
+from outflow.sequential.backend import SequentialBackend
 
 
 class Recorder:

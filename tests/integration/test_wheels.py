@@ -40,7 +40,10 @@ SOURCES: dict[str, Path] = {
        if (path / "pyproject.toml").is_file()},
 }
 #: What ``pip install outflow`` brings.
-BASE = ("outflow", "outflow-management", "outflow-sequential")
+BASE = ("outflow", "outflow-management", "outflow-sequential", "outflow-library",
+        "outflow-multiprocessing")
+#: The plugins that `pip install outflow` brings.
+DEFAULTS = {"management", "sequential", "library", "multiprocessing"}
 #: Plugins of the test fixtures, installed and removed by the tests.
 OPTIONAL = ("outflow-hello", "outflow-broken", "outflow-nospec")
 
@@ -204,7 +207,7 @@ def test_plugins_list_shows_exactly_the_installed_plugins(venv: Venv) -> None:
     payload = json.loads(done.stdout)
     assert payload["outflow_version"] == KERNEL_VERSION
     records = {record["name"]: record for record in payload["plugins"]}
-    assert set(records) == {"management", "sequential", "hello"}
+    assert set(records) == {*DEFAULTS, "hello"}
     expected = {
         "management": ("outflow-management", KERNEL_VERSION, "outflow.management.plugin",
                        {"commands": ["management"]}),
@@ -306,11 +309,11 @@ def test_a_failing_plugin_is_reported_and_skipped(
     assert culprit in reported[0]
 
     records = venv.plugins()
-    assert set(records) == {"management", "sequential", "hello", name}
+    assert set(records) == {*DEFAULTS, "hello", name}
     assert records[name]["status"] == "error"
     assert records[name]["version"] == "0.1.0"
     assert culprit in records[name]["error"]
-    assert _loaded(records) == {"management", "sequential", "hello"}
+    assert _loaded(records) == {*DEFAULTS, "hello"}
 
     done = venv.run("plugins", "list")
     assert done.returncode == 0, done.stderr
@@ -337,7 +340,7 @@ def test_p_no_name_blocks_a_plugin(venv: Venv) -> None:
     records = venv.plugins("-p", "no:hello")
     assert records["hello"]["status"] == "blocked"
     assert records["hello"]["provides"] == {}
-    assert _any_loaded(records) == {"management", "sequential"}
+    assert _any_loaded(records) == DEFAULTS
     done = venv.run("-p", "no:hello", "plugins", "list", "--json", "--all")
     assert "echo" not in done.stdout
 
@@ -347,7 +350,7 @@ def test_a_blocked_plugin_is_not_loaded_again_as_a_pipeline_plugin(venv: Venv) -
     venv.ensure("outflow-hello")
     records = venv.plugins("-p", "no:management")
     assert records["management"]["status"] == "blocked"
-    assert _any_loaded(records) == {"sequential", "hello"}, records
+    assert _any_loaded(records) == {*DEFAULTS - {"management"}, "hello"}, records
     done = venv.run("-p", "no:management", "--help")
     assert not re.search(r"^\s+management\s", done.stdout, re.M)
 
@@ -368,7 +371,7 @@ def test_disable_autoload(venv: Venv) -> None:
     no_auto = {"OUTFLOW_DISABLE_PLUGIN_AUTOLOAD": "1"}
     records = venv.plugins(env=no_auto)
     assert _loaded(records) == set()
-    assert {records[name]["status"] for name in ("management", "sequential", "hello")} == {
+    assert {records[name]["status"] for name in (*DEFAULTS, "hello")} == {
         "blocked"}
     done = venv.run("--help", env=no_auto)
     assert done.returncode == 0
@@ -392,7 +395,7 @@ def test_uninstalling_a_plugin_removes_what_it_provided(venv: Venv, pipeline_dir
     venv.ensure()  # pip uninstall -y outflow-hello
     _assert_unknown_command(venv.run("hello"), "hello")
     records = venv.plugins()
-    assert set(records) == {"management", "sequential"}
+    assert set(records) == DEFAULTS
     provided = [name for record in records.values()
                 for names in record["provides"].values() for name in names]
     assert "hello" not in provided and "echo" not in provided

@@ -63,10 +63,12 @@ class LoopWorkflow(Workflow):
         super().__init__(*blocks, **options)
         if infinite and iterations is not None:
             raise ValueError(f"{self.label}: give iterations=N or infinite=True, not both")
+        if not infinite and iterations is None:
+            raise ValueError(f"{self.label}: give iterations=N or infinite=True")
         if not infinite and (not isinstance(iterations, int) or isinstance(iterations, bool)
                              or iterations < 0):
-            raise ValueError(f"{self.label}: iterations must be an integer >= 0 "
-                             f"(or infinite=True), got {iterations!r}")
+            raise ValueError(f"{self.label}: iterations must be an integer >= 0, "
+                             f"got {iterations!r}")
         self.iterations = iterations
         self.infinite = infinite
 

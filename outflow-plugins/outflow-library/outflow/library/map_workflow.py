@@ -127,12 +127,14 @@ def _is_item_failure(error: BaseException) -> bool:
 class _InProcessRun:
     """What a map call in this process knows: progress, and results as they finish."""
 
-    __slots__ = ("pid", "progress", "results")
+    __slots__ = ("failed", "pid", "progress", "results")
 
     def __init__(self, progress: Any) -> None:
         self.pid = os.getpid()
         self.progress = progress
         self.results: list[Any] = []
+        #: An item raised here (as opposed to the backend itself failing).
+        self.failed = False
 
 
 class MapWorkflow(Workflow):
@@ -329,7 +331,8 @@ class MapWorkflow(Workflow):
             cause = getattr(error, "error", None) or error
         else:  # items ran here, in order (the base class's sequential map)
             finished = dict(zip(todo, state.results))
-            failed = todo[len(state.results)] if len(state.results) < len(todo) else None
+            failed = todo[len(state.results)] if (
+                state.failed and len(state.results) < len(todo)) else None
             cause = error
         if cache is not None and finished:
             cache.store(list(finished), list(finished.values()))
@@ -337,9 +340,11 @@ class MapWorkflow(Workflow):
         completed = {i: results[i] for i in range(total) if i not in pending}
         completed.update(finished)
         if failed is None or not isinstance(error, Exception):
+            # The backend failed, or Ctrl-C: the original exception goes on unchanged.
             if finished:
-                logger.warning("%s: stopped; %d of %d items had finished", self.label,
-                               len(completed), total)
+                logger.warning("%s: stopped; %d of %d items had finished%s", self.label,
+                               len(completed), total,
+                               " (kept in the workflow cache)" if cache is not None else "")
             return
         # The backend's own exception (WorkerDied...) stays in the chain, under ours.
         raise MapItemError(
@@ -370,6 +375,7 @@ class MapWorkflow(Workflow):
         try:
             result = self._run_one(item)
         except BaseException:
+            state.failed = True
             state.progress.advance(1, failed=1)
             raise
         state.results.append(result)

@@ -4,6 +4,8 @@
 resolves them by name. User code imports them from ``outflow.library.tasks``.
 """
 
+from collections.abc import Callable
+
 from outflow.core.plugins import hookimpl
 
 _BLOCKS = (
@@ -27,6 +29,6 @@ _BLOCKS = (
 
 
 @hookimpl
-def outflow_register_blocks(register):
+def outflow_register_blocks(register: Callable[..., None]) -> None:
     for name, target, summary in _BLOCKS:
         register(name, target, help=summary)

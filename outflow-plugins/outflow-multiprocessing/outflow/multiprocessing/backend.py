@@ -7,22 +7,25 @@ got wrong, and what this one does instead:
 
 - it re-sent and re-unpickled the workflow and the pipeline context for every
   item (15 to 27 ms per trivial item). Here the pool's initializer receives, once
-  per worker, ``cloudpickle.dumps((context snapshot, plugin set-up, sys.path,
-  workflow))``: each worker restores the context (without the driver's database
-  objects: :func:`~outflow.core.backends.context_snapshot` leaves them out, and
-  the worker opens its own when a task needs one), reloads the plugins so that
-  block hooks fire there, and keeps the context active for its lifetime. Tasks
-  then carry ``(token, first index, items)``. A workflow mapped later in the same
-  run travels pickled with its chunks and is unpickled once per worker (cached by
-  token);
+  per worker, ``cloudpickle.dumps((context snapshot, plugin set-up, sys.path))``
+  and the first mapped workflow: each worker restores the context (without the
+  driver's database objects: :func:`~outflow.core.backends.context_snapshot`
+  leaves them out, and the worker opens its own when a task needs one), has the
+  pipeline's plugins so that block hooks fire there, and keeps the context active
+  for its lifetime. Tasks then carry ``(token, first index, items)``. A workflow
+  mapped later in the same run travels pickled with its chunks and is unpickled
+  once per worker (cached by token);
 - items are sent in chunks (about four per worker, so that a slow chunk is
   balanced by the others) and results come back per chunk;
 - one pool serves the whole run: created at the first map that needs it, closed
   by :meth:`close`. Its size is ``len(os.sched_getaffinity(0)) // cpus_per_task``
   (at least 1); a later map asking for more CPUs per item runs fewer chunks at a
-  time on it;
+  time on it, one asking for less grows it;
 - fewer than two items, or room for one worker only, run here: a pool would only
-  add its start-up time.
+  add its start-up time. So does a map that earlier runs measured too small to
+  pay for starting the pool ("measure first", see
+  :mod:`outflow.multiprocessing.timings`: on 2 cores a pool costs about 20 ms to
+  start and stop, as much as 1000 trivial items).
 
 Failures. A worker runs the items of its chunk in order and stops at the first
 error, returning the results it has and the error (with its traceback text);
@@ -40,11 +43,16 @@ exit code or signal and the item the worker was running (workers note the index
 of their current item in a small shared array), discards the pool (the next map
 starts a new one), and keeps the finished outputs as above.
 
-Start method: ``fork`` by default on Linux (measured here: see
-``benchmarks/bench_map.py``; forkserver costs a fresh interpreter and re-imports
-per worker, about 0.1 s more at pool start-up, for the same per-item cost).
-The configuration key ``parallel: {start_method: forkserver}`` selects another
-one (``spawn`` works too), and ``parallel: {max_workers: N}`` caps the pool.
+Start method: ``fork`` by default on Linux, measured faster here
+(``benchmarks/bench_map.py``): a cold pool of 2 workers answers in about 60 ms
+with fork against 380 ms with forkserver, whose workers start a fresh
+interpreter and import outflow and the pipeline again; per item both cost the
+same. A forked worker inherits the driver's plugin host (already imported and
+registered: reloading it cost 10 to 30 ms per worker) but none of its database
+connections, which belong to the pipeline context it rebuilds. The configuration
+key ``parallel: {start_method: forkserver}`` selects another method (``spawn``
+works too: the worker then loads the plugins again), ``parallel: {max_workers:
+N}`` caps the pool and ``parallel: {measure_first: false}`` always uses it.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ import os
 import pickle
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -61,6 +70,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from outflow.core.backends import Backend, BackendError, Capabilities, context_snapshot
 from outflow.core.tasks import EngineError, TaskError
+from outflow.multiprocessing.timings import ItemTimings
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -141,8 +151,8 @@ class ParallelBackend(Backend):
     )
     #: Used when the configuration does not say (``parallel: {start_method: ...}``).
     default_start_method: ClassVar[str] = "fork"
-    #: Used when the configuration does not say (``parallel: {driver_helps: ...}``).
-    default_driver_helps: ClassVar[bool] = True
+    #: Used when the configuration does not say (``parallel: {measure_first: ...}``).
+    default_measure_first: ClassVar[bool] = True
 
     def __init__(self, pipeline_context: PipelineContext) -> None:
         super().__init__(pipeline_context)
@@ -153,6 +163,7 @@ class ParallelBackend(Backend):
         self._payloads: dict[int, tuple[Any, int, int, bytes]] = {}
         self._installed: set[int] = set()  # tokens every worker got at start-up
         self._next_token = 0
+        self._timings = ItemTimings.for_context(pipeline_context, enabled=self.measure_first)
 
     # -- settings -----------------------------------------------------------------
     def _option(self, key: str) -> Any:
@@ -160,11 +171,11 @@ class ParallelBackend(Backend):
         return section.get(key) if isinstance(section, Mapping) else None
 
     @property
-    def driver_helps(self) -> bool:
-        """Whether the driver runs queued chunks while it waits (``parallel: {driver_helps:
-        false}`` keeps every item in the workers)."""
-        value = self._option("driver_helps")
-        return self.default_driver_helps if value is None else bool(value)
+    def measure_first(self) -> bool:
+        """Whether item durations measured in earlier maps of the same workflow may keep
+        a small map in this process (``parallel: {measure_first: false}``: never)."""
+        value = self._option("measure_first")
+        return self.default_measure_first if value is None else bool(value)
 
     @property
     def start_method(self) -> str:
@@ -186,22 +197,34 @@ class ParallelBackend(Backend):
         workers = self.workers_for(resources)
         if len(items) < 2 or workers < 2:
             return super().map(workflow, items, resources=resources)
+        key = self._timings.key(workflow)
+        if self._executor is None and self._timings.too_small(key, len(items), workers):
+            return self._map_here(workflow, items, key)
         token, payload = self._ship(workflow)
+        started = time.perf_counter()
+        cold = self._executor is None
         executor = self._pool(workers, token, payload)
         running = min(workers, self._pool_size)
         size = chunk_size(len(items), running)
         chunks = [(start, items[start:start + size]) for start in range(0, len(items), size)]
         if token in self._installed:
             payload = None  # every worker has it since start-up
-        # Submit everything when the whole pool may be used; else keep `running` in
-        # flight. The driver runs queued chunks too (see _Collector._steal), unless
-        # items want several CPUs each or the configuration says no.
-        full = running >= self._pool_size
-        window = len(chunks) if full else running
-        per_item = int((resources or {}).get("cpus_per_task") or 1)
-        steal = full and per_item <= 1 and self.driver_helps
-        return _Collector(self, workflow, executor, token, payload, chunks, len(items),
-                          window, steal).run()
+        # Submit everything when the whole pool may be used; else keep `running` in flight.
+        window = len(chunks) if running >= self._pool_size else running
+        collector = _Collector(self, workflow, executor, token, payload, chunks, len(items),
+                               window)
+        results = collector.run()
+        self._timings.record(key, collector.item_seconds())
+        if cold and collector.first_result is not None:
+            self._timings.record_pool(collector.first_result - started)
+        return results
+
+    def _map_here(self, workflow: Workflow, items: list[Any], key: str | None) -> list[Any]:
+        """A map measured too small to pay for starting the pool: run it here."""
+        started = time.perf_counter()
+        results = [workflow.run_item(item) for item in items]
+        self._timings.record(key, (time.perf_counter() - started) / len(items))
+        return results
 
     def _ship(self, workflow: Workflow) -> tuple[int, bytes]:
         """Pickle ``workflow`` once per run (again only if it was validated again)."""
@@ -237,12 +260,19 @@ class ParallelBackend(Backend):
 
         context = multiprocessing.get_context(self.start_method)
         forked = self.start_method == "fork"
-        setup = cloudpickle.dumps((
-            context_snapshot(self.pipeline_context),
-            None if forked else _host_setup(self.pipeline_context),
-            list(sys.path),
-            forked,
-        ))
+        try:
+            setup = cloudpickle.dumps((
+                context_snapshot(self.pipeline_context),
+                None if forked else _host_setup(self.pipeline_context),
+                list(sys.path),
+                forked,
+            ))
+        except Exception as exc:
+            raise BackendError(
+                f"the pipeline context cannot be sent to worker processes "
+                f"({type(exc).__name__}: {exc}): settings, configuration, command-line "
+                "arguments and what plugins keep in the run's `extra` must be picklable"
+            ) from exc
         # A forked worker finds the driver's plugin host in its copy of this module.
         _FORKED_HOST[0] = self.pipeline_context.host if forked else None
         self._slots = context.RawArray("q", 2 * workers)
@@ -269,7 +299,12 @@ class ParallelBackend(Backend):
 
     def close(self) -> None:
         """Shut the pool down (workers exit once their current chunk is done)."""
+        started = time.perf_counter()
+        had_pool = self._executor is not None
         self._discard_pool(wait=True)
+        if had_pool:
+            self._timings.record_pool(time.perf_counter() - started, part="stop")
+        self._timings.save()
         self._payloads.clear()
         super().close()
 
@@ -279,8 +314,7 @@ class _Collector:
 
     def __init__(self, backend: ParallelBackend, workflow: Workflow,
                  executor: ProcessPoolExecutor, token: int, payload: bytes | None,
-                 chunks: list[tuple[int, list[Any]]], total: int, window: int,
-                 steal: bool) -> None:
+                 chunks: list[tuple[int, list[Any]]], total: int, window: int) -> None:
         self.backend = backend
         self.workflow = workflow
         self.label = getattr(workflow, "label", repr(workflow))
@@ -290,11 +324,13 @@ class _Collector:
         self.chunks = chunks
         self.total = total
         self.window = window
-        self.steal = steal
         self.results: list[Any] = [None] * total
         self.finished: set[int] = set()
         self.failures: list[tuple[int, BaseException, str | None]] = []
         self.worker_died = False
+        self.first_result: float | None = None
+        self.busy = 0.0  # seconds spent running items, all runners together
+        self.timed = 0  # items those seconds cover
         report = getattr(workflow, "report_progress", None)
         self.report = report if callable(report) else None
 
@@ -310,11 +346,7 @@ class _Collector:
                     pending[future] = (start, chunk)
                 if not pending:
                     break
-                done = {future for future in pending if future.done()}
-                if not done and self.steal and not self.failures and self._steal(pending):
-                    continue
-                if not done:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     start, chunk = pending.pop(future)
                     self._collect(future, start, chunk)
@@ -329,40 +361,16 @@ class _Collector:
             raise self._error()
         return self.results
 
-    def _steal(self, pending: dict[Future[Any], tuple[int, list[Any]]]) -> bool:
-        """Run here the last chunk no worker has taken yet; False when there is none.
-
-        The driver would otherwise only wait: while the workers start (fork, set-up:
-        about 10 ms) and whenever chunks are still queued, it runs chunks itself,
-        from the end, so that a map of trivial items is never slower than the
-        sequential backend. A chunk handed to a worker cannot be cancelled, so
-        nothing runs twice.
-        """
-        for future in reversed(list(pending)):
-            if future.cancel():
-                start, chunk = pending.pop(future)
-                self._run_here(start, chunk)
-                return True
-        return False
-
-    def _run_here(self, start: int, chunk: list[Any]) -> None:
-        """Items run in the driver report their progress themselves (``run_item``)."""
-        run_item = self.workflow.run_item
-        for offset, item in enumerate(chunk):
-            try:
-                result = run_item(item)
-            except Exception as error:  # noqa: BLE001 - raised for the first failing item
-                self.failures.append((start + offset, error, traceback.format_exc()))
-                return
-            self.results[start + offset] = result
-            self.finished.add(start + offset)
+    def item_seconds(self) -> float | None:
+        """Average seconds per item, as measured where the items ran."""
+        return self.busy / self.timed if self.timed else None
 
     def _collect(self, future: Future[Any], start: int, chunk: list[Any]) -> None:
         from concurrent.futures import CancelledError
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            results, failure = future.result()
+            results, failure, elapsed = future.result()
         except CancelledError:
             return
         except BrokenProcessPool as broken:
@@ -372,6 +380,10 @@ class _Collector:
             self.failures.append((start, exc, traceback.format_exc()))
             self._progress(0, 1)
             return
+        if self.first_result is None:
+            self.first_result = time.perf_counter() - elapsed
+        self.busy += elapsed
+        self.timed += len(results)
         for offset, result in enumerate(results):
             self.results[start + offset] = result
             self.finished.add(start + offset)
@@ -505,8 +517,9 @@ def _set_up_worker(setup: bytes, token: int, payload: bytes, slots: Any, lock: A
 
 
 def _run_chunk(token: int, payload: bytes | None, start: int, items: list[Any]
-               ) -> tuple[list[Any], tuple[int, BaseException, str] | None]:
-    """Run items in order; stop at the first error, returning what finished and it."""
+               ) -> tuple[list[Any], tuple[int, BaseException, str] | None, float]:
+    """Run items in order; stop at the first error, returning what finished, it, and
+    the seconds the items took."""
     if "error" in _WORKER:
         raise _WORKER["error"]
     workflows = _WORKER["workflows"]
@@ -518,6 +531,7 @@ def _run_chunk(token: int, payload: bytes | None, start: int, items: list[Any]
     slots, slot = _WORKER["slots"], _WORKER["slot"]
     run_item = workflow.run_item
     results: list[Any] = []
+    started = time.perf_counter()
     try:
         if slot < 0:
             for item in items:
@@ -530,8 +544,9 @@ def _run_chunk(token: int, payload: bytes | None, start: int, items: list[Any]
             slots[position] = -1
     except Exception as error:  # noqa: BLE001 - sent back to the driver, which raises
         text = traceback.format_exc()
-        return results, (len(results), _picklable(error, text), text)
-    return results, None
+        return results, (len(results), _picklable(error, text), text), (
+            time.perf_counter() - started)
+    return results, None, time.perf_counter() - started
 
 
 def _picklable(error: BaseException, text: str) -> BaseException:

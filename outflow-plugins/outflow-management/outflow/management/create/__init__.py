@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from outflow.core.commands import Command
 from outflow.management.commands import Management
 from outflow.management.create.names import check_pipeline_name, check_plugin_name
 from outflow.management.create.rendering import create_from_template
-
-from outflow.core.commands import Command
 
 
 @Management.subcommand(invokable=False)

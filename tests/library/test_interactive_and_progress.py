@@ -1,0 +1,154 @@
+"""InteractiveTask with a scripted console, and the progress display of MapWorkflows."""
+
+# ruff: noqa: F821 - outflow's documented output annotations, `-> {"name": type}`,
+# are dict literals whose string keys pyflakes mistakes for forward references.
+
+import io
+import logging
+import sys
+
+import pytest
+
+from outflow.core.backends import Backend
+from outflow.core.tasks import as_task
+from outflow.core.workflow import Workflow
+from outflow.library import interactive, progress
+from outflow.library.progress import MapProgress
+from outflow.library.tasks import InteractiveTask, IPythonTask, MapWorkflow
+
+SEEN: list[str] = []
+
+
+@as_task
+def TaskA() -> {"some_output": str}:
+    value = "some_value"
+    return {"some_output": value}
+
+
+@as_task
+def TaskB(some_output: str) -> {"seen": str}:
+    SEEN.append(some_output)
+    return some_output
+
+
+@pytest.fixture
+def console_input(monkeypatch):
+    """Script the console: each line is typed, then EOF (Ctrl-D)."""
+
+    def feed(*lines: str) -> io.StringIO:
+        stdin = io.StringIO("".join(line + "\n" for line in lines))
+        monkeypatch.setattr(sys, "stdin", stdin)
+        return stdin
+
+    return feed
+
+
+@pytest.mark.parametrize("shell", ["console", "auto"])
+def test_edits_to_kwargs_pass_on_to_the_next_task(pipeline, console_input, capsys,
+                                                  monkeypatch, shell):
+    if shell == "auto":  # without IPython, "auto" falls back on the standard console
+        monkeypatch.setattr(interactive, "_ipython_available", lambda: False)
+    SEEN.clear()
+    console_input("print(sorted(kwargs))", 'kwargs["some_output"] = "some_other_value"')
+    with Workflow(name="some_command") as top:
+        a = TaskA()
+        b = TaskB()
+        intepreter = InteractiveTask(shell=shell)
+        a | intepreter | b
+    assert Backend(pipeline).run(top) == [{"seen": "some_other_value"}]
+    assert SEEN == ["some_other_value"]
+    captured = capsys.readouterr()
+    assert "['some_output']" in captured.out
+    assert "|> " in captured.out  # the prompt
+    assert "You are inside an outflow interactive task" in captured.err
+    assert "now exiting InteractiveConsole..." in captured.err
+
+
+def test_rebinding_kwargs_and_pass_through_without_input(pipeline, console_input):
+    console_input('kwargs = {"some_output": "replaced"}')
+    assert InteractiveTask(shell="console")(some_output="x") == {"some_output": "replaced"}
+    console_input()  # EOF at once: values pass unchanged
+    assert IPythonTask(shell="console")(some_output="x") == {"some_output": "x"}
+
+
+def test_ipython_is_used_when_installed(pipeline, monkeypatch):
+    calls = []
+    monkeypatch.setattr(interactive, "_ipython_available", lambda: True)
+    monkeypatch.setattr(interactive, "_ipython_shell",
+                        lambda namespace: calls.append(sorted(namespace)))
+    assert InteractiveTask()(some_output="x") == {"some_output": "x"}
+    assert calls == [["kwargs", "task"]]
+    monkeypatch.setattr(interactive, "_ipython_available", lambda: False)
+    with pytest.raises(RuntimeError, match="IPython is not installed"):
+        InteractiveTask(shell="ipython")(some_output="x")
+    with pytest.raises(ValueError, match="shell must be one of"):
+        InteractiveTask(shell="bash")
+
+
+# ------------------------------------------------------------------- progress
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_bar_is_redrawn_in_place_on_a_terminal(monkeypatch):
+    monkeypatch.setattr(progress, "REDRAW_INTERVAL", 0.0)
+    stream = FakeTerminal()
+    bar = MapProgress(4, "workflow process", stream=stream)
+    bar.advance(1)
+    bar.advance(1, failed=1)
+    bar.advance(2)
+    bar.close()
+    text = stream.getvalue()
+    lines = text.split("\r")[1:]
+    assert len(lines) == 4 and text.endswith("\n") and text.count("\n") == 1
+    assert "workflow process [######------------------] 1/4 items, 0 failed" in lines[0]
+    assert "2/4 items, 1 failed" in lines[1] and "left" in lines[1]
+    assert "[########################] 4/4 items, 1 failed" in lines[3]
+
+
+def test_log_lines_when_not_on_a_terminal(monkeypatch, caplog):
+    monkeypatch.setattr(progress, "QUIET_BELOW", 0.0)
+    bar = MapProgress(20, "workflow process", stream=io.StringIO())
+    assert not bar.tty
+    with caplog.at_level(logging.INFO, logger="outflow.library.progress"):
+        for _ in range(20):
+            bar.advance(1)
+        bar.close()
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages[0].startswith("workflow process: 2/20 items, 0 failed")
+    assert len(messages) == 11  # every tenth, and the summary
+    assert messages[-1].startswith("workflow process: 20/20 items")
+
+
+def test_a_short_map_logs_nothing(caplog):
+    bar = MapProgress(3, "workflow quick", stream=io.StringIO())
+    with caplog.at_level(logging.INFO, logger="outflow.library.progress"):
+        bar.advance(3)
+        bar.close()
+    assert caplog.records == []
+
+
+def test_a_map_feeds_its_progress(pipeline, monkeypatch):
+    seen = []
+
+    class Recording(MapProgress):
+        def close(self):
+            seen.append((self.total, self.done, self.failed))
+            super().close()
+
+    monkeypatch.setattr(progress, "MapProgress", Recording)
+
+    @as_task
+    def Square(value: int) -> {"square": int}:
+        return value * value
+
+    @MapWorkflow.as_workflow(cache=True)
+    def squares():
+        Square()
+
+    assert squares()(value_array=[1, 2, 3])["map_square"][2] == [{"square": 9}]
+    assert squares()(value_array=[1, 2, 3, 4])["map_square"][3] == [{"square": 16}]
+    assert seen == [(3, 3, 0), (4, 4, 0)]  # cached items count as done
