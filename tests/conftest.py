@@ -8,7 +8,6 @@ removed after the test, so that tests can reuse plugin names.
 from __future__ import annotations
 
 import sys
-import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +18,8 @@ from outflow.core.commands import RootCommand
 
 
 @pytest.fixture(autouse=True)
-def _isolate_pipelines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolate_pipelines(monkeypatch: pytest.MonkeyPatch,
+                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     modules = set(sys.modules)
     path = list(sys.path)
     commands = dict(RootCommand.subcommands)
@@ -28,7 +28,7 @@ def _isolate_pipelines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("OUTFLOW_CONFIG_PATH", raising=False)
     monkeypatch.delenv("PIPELINE_ROOT_DIRECTORY", raising=False)
     yield
-    temp_root = tempfile.gettempdir()
+    temp_root = str(tmp_path_factory.getbasetemp())
     for name in set(sys.modules) - modules:
         # Only the pipelines' own modules: libraries imported meanwhile must stay
         # (a second copy of a library's classes breaks its isinstance checks).
