@@ -9,7 +9,6 @@ types, a failing task) prints one line and exits 1. Tracebacks appear only with
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,6 +111,8 @@ def describe(error: BaseException) -> str:
 def report(message: str, code: int, error: BaseException | None = None) -> int:
     """Print the one-line error (plus the traceback at DEBUG level); return ``code``."""
     if error is not None and _debug_enabled():
+        import traceback
+
         traceback.print_exception(error, file=sys.stderr)
     one_line = _mask(" ".join(message.split("\n")).strip())
     print(f"outflow: error: {one_line}", file=sys.stderr)

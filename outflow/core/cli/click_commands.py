@@ -8,11 +8,12 @@ shows) and hands over to :mod:`outflow.core.commands.execution`.
 
 from __future__ import annotations
 
-import difflib
-from argparse import Namespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from argparse import Namespace
 
 from outflow.core.commands.command import Command
 
@@ -33,6 +34,8 @@ class SuggestingGroup(click.Group):
 
 
 def unknown_command_message(name: str, known: list[str], ctx: click.Context) -> str:
+    import difflib
+
     where = ctx.command_path
     message = f"unknown command {name!r} for {where!r}"
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
@@ -55,6 +58,8 @@ def _collect_args(ctx: click.Context) -> Namespace:
         values.update(params)
     values.pop("version", None)
     values.pop("plugins", None)
+    from argparse import Namespace
+
     return Namespace(**values)
 
 

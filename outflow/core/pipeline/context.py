@@ -14,10 +14,10 @@ task running in a thread pool sees the pipeline that started it.
 from __future__ import annotations
 
 import threading
-from argparse import Namespace
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from outflow.core.pipeline.config import Config
@@ -47,13 +47,14 @@ class PipelineContext:
         config: Config | dict[str, Any] | None = None,
         *,
         host: Any = None,
-        args: Namespace | None = None,
+        args: Any = None,
         root_directory: Path | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings()
         self.config = config if isinstance(config, Config) else Config(config or {})
         self.host = host
-        self.args = args if args is not None else Namespace()
+        # Commands set an argparse.Namespace; this empty default avoids importing argparse.
+        self.args = args if args is not None else SimpleNamespace()
         #: The command line as typed (recorded with each run).
         self.argv: list[str] = []
         self.root_directory = root_directory
