@@ -17,6 +17,7 @@ class Management(Command):
 def _load_subcommands() -> None:
     """Import the modules that attach subcommands to :class:`Management`."""
     import outflow.management.create  # noqa: F401
+    import outflow.management.shell  # noqa: F401
     from outflow.management import db, debug, display_config, list_runs  # noqa: F401
 
 
