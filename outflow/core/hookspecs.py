@@ -106,7 +106,7 @@ def outflow_register_blocks(register: Any) -> None:
 
     ``register(name, target, help="")``; ``target`` is a Task/Workflow class or a
     lazy ``"module:Class"`` string. Blocks are listed by ``outflow plugins list``
-    and resolved with :func:`outflow.core.plugins.host.get_block`.
+    and resolved with ``context.host.resolve("blocks", name).load()``.
     """
 
 
