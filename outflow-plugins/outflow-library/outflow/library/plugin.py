@@ -1,6 +1,6 @@
 """Entry point of outflow-library: registers its blocks lazily (nothing is imported).
 
-``outflow plugins list`` shows them; :func:`outflow.core.plugins.host.get_block`
+``outflow plugins list`` shows them; ``context.host.resolve("blocks", name)``
 resolves them by name. User code imports them from ``outflow.library.tasks``.
 """
 
