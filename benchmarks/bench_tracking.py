@@ -12,7 +12,11 @@ For each database, in the same process, with outflow's tables migrated:
   task, edges, all written in batches);
 - map: a MapWorkflow of ``--items`` items (each one trivial task), when the
   library plugin (``outflow.library``) is installed; skipped with a message
-  otherwise.
+  otherwise;
+- map, parallel backend: the same map with ``--backend parallel``, every item in
+  the pool of worker processes (which record their blocks themselves), when
+  ``outflow.multiprocessing`` is installed. The pool's start-up is in both timings,
+  so this row is noisier.
 
 Reported: median time of each run and the tracking cost per task,
 ``(tracked - untracked) / blocks``. The goal is <= 0.5 ms per tracked task on
@@ -100,7 +104,10 @@ def median_of(repeat: int, func: Callable[[], object]) -> float:
 def pipeline_context(databases: dict[str, Any], root: Path) -> PipelineContext:
     from outflow.management.migrate import Migrations
 
-    context = PipelineContext(Settings(TEMP_DIR=root / "tmp"), {"databases": databases},
+    # the parallel row measures items run by worker processes
+    config = {"databases": databases,
+              "parallel": {"measure_first": False, "driver_runs_items": False}}
+    context = PipelineContext(Settings(TEMP_DIR=root / "tmp"), config,
                               host=PluginHost().load(), root_directory=root)
     with activate(context):
         Migrations(context).upgrade("heads")
@@ -117,29 +124,32 @@ def _count_blocks(context: PipelineContext) -> int:
 
 
 def measure(label: str, context: PipelineContext, workflow: Workflow, blocks: int,
-            repeat: int) -> None:
-    backend = load_backend_class("default", context.host, context.settings)(context)
+            repeat: int, backend_name: str = "default") -> None:
+    backend_class = load_backend_class(backend_name, context.host, context.settings)
 
     def run(info: RunInfo) -> None:
-        """What ``execute_command`` does around the backend: the run-level hooks."""
+        """What ``execute_command`` does around the backend: the run-level hooks, and
+        the backend closed (its workers shut down) before the run is finalised."""
         hook = context.hook
         hook.outflow_run_started(run=info)
         error = None
+        backend = backend_class(context)
         try:
             backend.run(workflow, info)
         except BaseException as exc:
             error = exc
             raise
         finally:
+            backend.close()
             info.end_time = time.time()
             info.state = "failed" if error is not None else "success"
             hook.outflow_run_finished(run=info, state=info.state, error=error)
 
     def untracked() -> None:
-        run(RunInfo(command="bench", argv=[], db_untracked=True))
+        run(RunInfo(command="bench", argv=[], backend=backend_name, db_untracked=True))
 
     def tracked() -> None:
-        run(RunInfo(command="bench", argv=[]))
+        run(RunInfo(command="bench", argv=[], backend=backend_name))
 
     with activate(context):
         tracked()  # warm-up: imports, prepared statements, first connection
@@ -169,7 +179,20 @@ def bench_database(name: str, databases: dict[str, Any], options: argparse.Names
             # one inner task per item + the map, the items task and the top workflow
             measure(f"map of {options.items} items", context, mapped,
                     options.items + 3, max(1, options.repeat // 2))
+            if parallel_backend_installed():
+                measure(f"map of {options.items}, parallel", context, mapped,
+                        options.items + 3, max(1, options.repeat // 2), "parallel")
+            else:
+                print("  map, parallel: skipped (outflow.multiprocessing is not installed)")
         context.databases.dispose()
+
+
+def parallel_backend_installed() -> bool:
+    try:
+        import outflow.multiprocessing.backend  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def postgres_databases() -> tuple[dict[str, Any] | None, Any]:

@@ -255,6 +255,64 @@ def test_a_tracker_never_writes_from_another_process(tmp_path: Path) -> None:
         assert session.scalars(select(Run.state)).one() == "success"
 
 
+def test_a_copy_of_the_run_in_the_driver_process_records_nothing(tmp_path: Path) -> None:
+    """Only worker processes attach a tracker to a run that arrived pickled."""
+    from outflow.management import plugin
+
+    pipeline_context = _tracked_context(tmp_path)
+    run = RunInfo(command="chain")
+    with activate(pipeline_context):
+        tracking.run_started(run)
+        copy = pickle.loads(pickle.dumps(run))
+        task = Add1()
+        plugin.outflow_block_started(copy, task, {"x": 1})
+        plugin.outflow_block_succeeded(copy, task, {"x": 2})
+        assert tracking.TRACKER_KEY not in copy.extra  # looked at once, then ignored
+        tracking.run_finished(run, "success", None)
+    assert _count_blocks(tmp_path) == 0
+
+
+def test_a_worker_records_its_blocks_under_the_workflow_of_the_driver(tmp_path: Path) -> None:
+    """What a forked worker does with the run it received pickled (no pool here)."""
+    from outflow.management import plugin
+
+    pipeline_context = _tracked_context(tmp_path)
+    run = RunInfo(command="chain")
+    with activate(pipeline_context):
+        tracking.run_started(run)
+        with Workflow(name="chain") as top:
+            task = Add1()
+        plugin.outflow_block_started(run, top, {})
+        driver = run.extra[tracking.TRACKER_KEY]
+        driver._flush()  # what the driver does when a map starts: its workers need the row
+        [top_record] = [records[-1] for records in driver._open.values()]
+        setattr(top, tracker_module.OUTER_ID_ATTRIBUTE, (run.uuid, top_record.id))
+        shipped = pickle.dumps((run, task))
+
+        def worker() -> None:
+            copy, inner = pickle.loads(shipped)
+            with activate(PipelineContext(config=pipeline_context.config,
+                                          root_directory=tmp_path)):
+                plugin.outflow_block_started(copy, inner, {"x": 1})
+                plugin.outflow_block_failed(copy, inner, ValueError("worker failure"))
+            # nothing written yet: the worker's tracker writes when the process exits
+
+        child = multiprocessing.get_context("fork").Process(target=worker)
+        child.start()
+        child.join(30)
+        assert child.exitcode == 0
+        plugin.outflow_block_succeeded(run, top, {})
+        tracking.run_finished(run, "success", None)
+    with _session(tmp_path) as session:
+        block = session.scalars(select(Block).where(Block.name == "add1")).one()
+        assert (block.state, block.parent_id, block.map_index) == ("failed", top_record.id,
+                                                                   None)
+        error = session.scalars(select(RuntimeException)).one()
+        assert error.block_id == block.id and "worker failure" in error.message
+        assert session.scalars(select(Block.state).where(Block.id == top_record.id)).one() == (
+            "success")
+
+
 MAP_COMMANDS = '''
 from outflow.core.commands import Command, RootCommand
 from outflow.core.tasks import as_task

@@ -2,8 +2,9 @@
 
 Kept tiny on purpose: it is imported at every start-up. Everything heavy (the
 commands, SQLAlchemy, Alembic) is named by lazy ``"module:attribute"`` strings or
-imported inside the hook bodies, and the per-block hooks cost one dictionary lookup
-when the run is not tracked.
+imported inside the hook bodies, and the per-block hooks cost two dictionary lookups
+when the run is not tracked. In a worker process, the first block hook of a tracked
+run creates that process's tracker (``tracking.worker_tracker``).
 """
 
 from outflow.core.plugins import hookimpl
@@ -45,29 +46,56 @@ def outflow_run_finished(run, state, error):
     run_finished(run, state, error)
 
 
+def _worker_tracker(run):
+    """A worker process received the run with its tracker left behind: make its own."""
+    from outflow.management.tracking import worker_tracker
+
+    return worker_tracker(run)
+
+
 @hookimpl
 def outflow_block_started(run, block, inputs):
     tracker = run.extra.get(_TRACKER) if run is not None else None
-    if tracker is not None:
-        tracker.block_started(block, inputs)
+    if tracker is None:
+        if run is None or _TRACKER not in run.extra:
+            return  # untracked (or finished)
+        tracker = _worker_tracker(run)
+        if tracker is None:
+            return
+    tracker.block_started(block, inputs)
 
 
 @hookimpl
 def outflow_block_succeeded(run, block, outputs):
     tracker = run.extra.get(_TRACKER) if run is not None else None
-    if tracker is not None:
-        tracker.block_succeeded(block, outputs)
+    if tracker is None:
+        if run is None or _TRACKER not in run.extra:
+            return  # untracked (or finished)
+        tracker = _worker_tracker(run)
+        if tracker is None:
+            return
+    tracker.block_succeeded(block, outputs)
 
 
 @hookimpl
 def outflow_block_failed(run, block, error):
     tracker = run.extra.get(_TRACKER) if run is not None else None
-    if tracker is not None:
-        tracker.block_failed(block, error)
+    if tracker is None:
+        if run is None or _TRACKER not in run.extra:
+            return  # untracked (or finished)
+        tracker = _worker_tracker(run)
+        if tracker is None:
+            return
+    tracker.block_failed(block, error)
 
 
 @hookimpl
 def outflow_block_skipped(run, block):
     tracker = run.extra.get(_TRACKER) if run is not None else None
-    if tracker is not None:
-        tracker.block_skipped(block)
+    if tracker is None:
+        if run is None or _TRACKER not in run.extra:
+            return  # untracked (or finished)
+        tracker = _worker_tracker(run)
+        if tracker is None:
+            return
+    tracker.block_skipped(block)

@@ -10,6 +10,19 @@ edges and exceptions can reference them.
 
 A failure to write during the run is logged (secrets masked) and retried at the next
 flush: tracking never makes a pipeline fail once it has started.
+
+Worker processes (a backend running MapWorkflow items elsewhere, see
+:mod:`outflow.core.backends`) record the blocks they run with a
+:class:`WorkerTracker` of their own: a fresh engine in that process, the run's
+database ids from ``run.extra`` (which the context snapshot carries), the same id
+reservation, and its own batches. So that workers can attach their rows to the map
+block, the driver writes that block as soon as it starts when the backend runs items
+in other processes and sets its id on the workflow, which the backend then ships; a
+worker takes each item's index from its backend, and writes what it buffered every
+:data:`FLUSH_EVERY` blocks or :data:`FLUSH_INTERVAL` seconds, after an item when
+that takes little of its time (:data:`WORKER_FLUSH_SHARE`), and when the process
+exits. Backends shut their workers down in ``close()``, which the kernel calls before
+``outflow_run_finished``: every worker row is written before the run is finalised.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
 import traceback
@@ -40,6 +54,13 @@ FLUSH_EVERY = 500
 FLUSH_INTERVAL = 2.0
 #: Longest text kept for a parameter value that is not plain JSON.
 MAX_REPR = 500
+#: A worker process writes its rows after an item once writing would take this share
+#: of its time at most: after each item when items are long, every few tens of
+#: milliseconds when they are trivial (and in any case when it exits).
+WORKER_FLUSH_SHARE = 0.05
+#: Attribute of a MapWorkflow whose items run in other processes: ``(run uuid, block
+#: id)``, set by the driver when the map starts, read by the workers' trackers.
+OUTER_ID_ATTRIBUTE = "_outflow_tracking_block"
 
 log = logging.getLogger(__name__)
 
@@ -209,19 +230,7 @@ class Tracker:
         now = time.time()
         key = id(block)
         with self._lock:
-            parent_block = getattr(block, "parent", None)
-            parent = None
-            if parent_block is not None:
-                opened = self._open.get(id(parent_block))
-                if opened:
-                    parent = opened[-1]
-            index = None
-            if parent is not None and parent.is_map:
-                # Items of an in-process map run one after the other: the n-th run of
-                # an inner block under this map is item n.
-                occurrence = (id(parent), key)
-                index = self._occurrences.get(occurrence, 0)
-                self._occurrences[occurrence] = index + 1
+            parent, index = self._parent_of(block, key)
             record = BlockRecord(block, "running", now, parent, self._describe(block), index)
             parameters = getattr(block, "parameters", None)
             if parameters and inputs:
@@ -236,7 +245,16 @@ class Tracker:
             self._last[key] = (block, record)
             self._new.append(record)
             self._pending += 1
-            self._maybe_flush()
+            if record.is_map and self._items_elsewhere():
+                # Write the row now, and tell the workers its id: the backend ships the
+                # workflow (its attributes included) once the map has started.
+                self._flush()
+                try:
+                    setattr(block, OUTER_ID_ATTRIBUTE, (self.run.uuid, record.id))
+                except AttributeError:  # a block without __dict__: workers look it up
+                    pass
+            else:
+                self._maybe_flush()
 
     def block_succeeded(self, block: Any, outputs: Mapping[str, Any]) -> None:
         self._end(block, "success")
@@ -255,10 +273,8 @@ class Tracker:
             return
         now = time.time()
         with self._lock:
-            parent_block = getattr(block, "parent", None)
-            opened = self._open.get(id(parent_block)) if parent_block is not None else None
-            record = BlockRecord(block, "skipped", now, opened[-1] if opened else None,
-                                 self._describe(block))
+            parent, index = self._parent_of(block, id(block))
+            record = BlockRecord(block, "skipped", now, parent, self._describe(block), index)
             record.end = now
             self._last[id(block)] = (block, record)
             self._new.append(record)
@@ -282,6 +298,40 @@ class Tracker:
             self._pending += 1
             self._maybe_flush()
             return record
+
+    def _parent_of(self, block: Any, key: int) -> tuple[BlockRecord | None, int | None]:
+        """The record of the workflow running ``block``, and the map item it belongs to."""
+        parent_block = getattr(block, "parent", None)
+        if parent_block is None:
+            return None, None
+        opened = self._open.get(id(parent_block))
+        if not opened:
+            return None, None
+        parent = opened[-1]
+        if not parent.is_map:
+            return parent, None
+        if parent.map_index is None:  # a map the backend runs (not one nested in an item)
+            index = backend_item_index()
+            if index is not None:  # a backend that shares items between processes
+                return parent, index
+        return parent, self._occurrence(parent, key)
+
+    def _occurrence(self, parent: BlockRecord, key: int) -> int:
+        """Items of an in-process map run one after the other: the n-th run (or skip) of
+        an inner block under this map is item n."""
+        occurrence = (id(parent), key)
+        index = self._occurrences.get(occurrence, 0)
+        self._occurrences[occurrence] = index + 1
+        return index
+
+    def _items_elsewhere(self) -> bool:
+        """Whether the backend of the active pipeline runs map items in other processes."""
+        from outflow.core.pipeline.context import active_context, has_active_context
+
+        if not has_active_context():
+            return False
+        backend = getattr(active_context(), "backend", None)
+        return bool(getattr(getattr(backend, "capabilities", None), "other_processes", False))
 
     def _changed_record(self, record: BlockRecord) -> None:
         if record.id is not None:  # already written: update it at the next flush
@@ -323,6 +373,7 @@ class Tracker:
         assigned: list[BlockRecord] = []
         try:
             with self._transaction() as connection:
+                self._before_write(connection)
                 self._insert_blocks(connection, new, assigned)
                 if changed:
                     connection.execute(_UPDATE_BLOCK, [
@@ -351,6 +402,9 @@ class Tracker:
         self._new, self._edges, self._exceptions = [], [], []
         self._changed = {}
         return True
+
+    def _before_write(self, connection: Any) -> None:
+        """Called in each flush's transaction before anything is written."""
 
     def _insert_blocks(self, connection: Any, new: list[BlockRecord],
                        assigned: list[BlockRecord]) -> None:
@@ -419,6 +473,169 @@ class Tracker:
                          f"{type(error).__name__}: {error}", self.config)
 
 
+class WorkerTracker(Tracker):
+    """Tracks the blocks that a worker process runs for a run started in another one.
+
+    Created by the first block hook of the run in the worker (see
+    :func:`outflow.management.tracking.worker_tracker`), with the worker's own
+    databases (never a connection of the driver) and the run's ids. Blocks whose
+    workflow runs in the driver (the inner blocks of a shipped MapWorkflow) are
+    attached to that workflow's row, which the driver wrote when the workflow started
+    and whose id it set on the workflow before the backend shipped it
+    (:data:`OUTER_ID_ATTRIBUTE`; without it, the id is looked up when writing: the
+    run's latest running block with that name, kind and plugin). Their map index
+    is the index of the item the backend runs (:func:`backend_item_index`).
+    Buffered rows are written like the driver's, after an item when that costs
+    little (:data:`WORKER_FLUSH_SHARE`), and at the latest when the process exits.
+    """
+
+    def __init__(self, databases: Any, run: Any, config: Mapping[str, Any],
+                 ids: Mapping[str, Any]) -> None:
+        super().__init__(databases, run, config)
+        self.run_id = int(ids["run_id"])
+        self.configuration_id = ids.get("configuration_id")
+        #: id(workflow) -> (workflow, record standing for its row written by the driver)
+        self._outer: dict[int, tuple[Any, BlockRecord]] = {}
+        self._outer_records: set[int] = set()  # ids of those records
+        self._item_done = False  # a block directly under an outer workflow ended
+        #: Seconds between writes after items (see WORKER_FLUSH_SHARE), from the last one.
+        self._item_interval = 0.1
+        self._flushes = 0
+        from multiprocessing.util import Finalize
+
+        # Runs when a multiprocessing worker exits normally, and at exit (atexit) in
+        # any other process: pools shut down in Backend.close(), before the run ends.
+        self._finalizer = Finalize(None, self.close, exitpriority=10)
+
+    def _parent_of(self, block: Any, key: int) -> tuple[BlockRecord | None, int | None]:
+        parent_block = getattr(block, "parent", None)
+        if parent_block is None or self._open.get(id(parent_block)):
+            return super()._parent_of(block, key)
+        parent = self._outer_record(parent_block)
+        if not parent.is_map:
+            return parent, None
+        index = backend_item_index()
+        return parent, self._occurrence(parent, key) if index is None else index
+
+    def _outer_record(self, workflow: Any) -> BlockRecord:
+        """The record standing for ``workflow``'s row, written by the driver."""
+        known = self._outer.get(id(workflow))
+        if known is not None and known[0] is workflow:
+            return known[1]
+        record = BlockRecord(workflow, "running", None, None, ({}, {}))
+        mark = getattr(workflow, OUTER_ID_ATTRIBUTE, None)
+        if isinstance(mark, tuple) and len(mark) == 2 and mark[0] == self.run.uuid:
+            record.id = mark[1]  # else looked up when writing (see _before_write)
+        self._outer[id(workflow)] = (workflow, record)
+        self._outer_records.add(id(record))
+        return record
+
+    # -- writing after items ------------------------------------------------------
+    def block_succeeded(self, block: Any, outputs: Mapping[str, Any]) -> None:
+        super().block_succeeded(block, outputs)
+        if self._item_done:
+            self._after_item()
+
+    def block_failed(self, block: Any, error: BaseException) -> None:
+        super().block_failed(block, error)
+        if self._item_done:
+            self._after_item()
+
+    def _end(self, block: Any, state: str) -> BlockRecord | None:
+        record = super()._end(block, state)
+        if record is not None and id(record.parent) in self._outer_records:
+            self._item_done = True
+        return record
+
+    def _after_item(self) -> None:
+        """An item (or a block of it run directly under the map) ended: maybe write."""
+        self._item_done = False
+        if time.monotonic() - self._last_flush >= self._item_interval:
+            with self._lock:
+                self._flush()
+
+    def _flush(self, run_values: dict[str, Any] | None = None) -> bool:
+        started = time.monotonic()
+        first = self._flushes == 0
+        written = super()._flush(run_values)
+        self._flushes += 1
+        if not written:
+            self._item_interval = FLUSH_INTERVAL  # do not retry (and warn) after every item
+        elif not first:  # the first one also opened the process's first connection
+            self._item_interval = min(FLUSH_INTERVAL,
+                                      (time.monotonic() - started) / WORKER_FLUSH_SHARE)
+        return written
+
+    def _before_write(self, connection: Any) -> None:
+        for _workflow, record in self._outer.values():
+            if record.id is None:  # not shipped with its id: the run's latest such block
+                record.id = (self._outer_id(connection, record, running=True)
+                             or self._outer_id(connection, record, running=False))
+
+    def _outer_id(self, connection: Any, record: BlockRecord, running: bool) -> int | None:
+        query = (select(_BLOCK.c.id)
+                 .where(_BLOCK.c.run_id == self.run_id, _BLOCK.c.name == record.name,
+                        _BLOCK.c.kind == record.kind, _BLOCK.c.plugin == record.plugin)
+                 .order_by(_BLOCK.c.id.desc()).limit(1))
+        if running:
+            query = query.where(_BLOCK.c.state == "running")
+        found = connection.execute(query).scalar()
+        return None if found is None else int(found)
+
+    def finish(self, state: str, error: BaseException | None) -> None:
+        """Workers never finalise the run: write what is buffered."""
+        del state, error
+        self.close()
+
+    def close(self) -> None:
+        """Write what is buffered (blocks still open are recorded as failed)."""
+        if os.getpid() != self.pid:
+            return
+        with self._lock:
+            now = time.time()
+            for records in self._open.values():
+                for record in records:
+                    record.state, record.end = "failed", now
+                    self._changed_record(record)
+            self._open.clear()
+            if self._new or self._changed or self._edges or self._exceptions:
+                self._flush()
+
+
+#: Modules of backends whose workers can say which item they run: ``current_item_index()``.
+ITEM_INDEX_PROVIDERS = ("outflow.multiprocessing.backend",)
+
+
+def backend_item_index() -> int | None:
+    """Index (in the items given to ``Backend.map``) of the item this process runs now.
+
+    Asks the backend modules loaded in this process: their ``current_item_index()``
+    when they have one (None outside of an item), else, in a worker process of
+    outflow-multiprocessing, the slot where it notes its current item
+    (``_WORKER["slots"]``, the index at ``slot + 1``). None when no backend says:
+    the caller then counts the items run in this process, which is right when they
+    run one after the other in input order (the sequential backend).
+    """
+    for name in ITEM_INDEX_PROVIDERS:
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        public = getattr(module, "current_item_index", None)
+        if callable(public):
+            value = public()
+        else:
+            worker = getattr(module, "_WORKER", None)
+            if not isinstance(worker, dict):
+                continue
+            slots, slot = worker.get("slots"), worker.get("slot", -1)
+            if slots is None or not isinstance(slot, int) or slot < 0:
+                continue
+            value = slots[slot + 1]
+        if isinstance(value, int) and value >= 0:
+            return value
+    return None
+
+
 def _reserve_ids(connection: Any, count: int) -> list[int] | None:
     """``count`` new ids of the ``block`` table, or None when the dialect has no way.
 
@@ -468,4 +685,6 @@ class _Transaction:
             self.connection.close()
 
 
-__all__ = ["FLUSH_EVERY", "FLUSH_INTERVAL", "BlockRecord", "Tracker"]
+__all__ = ["FLUSH_EVERY", "FLUSH_INTERVAL", "ITEM_INDEX_PROVIDERS", "OUTER_ID_ATTRIBUTE",
+           "WORKER_FLUSH_SHARE", "BlockRecord", "Tracker", "WorkerTracker",
+           "backend_item_index"]

@@ -6,26 +6,34 @@ tracked, so untracked commands (``--db-untracked``, ``db_untracked=True``, dry r
 never touch a database nor create a database file.
 
 The live tracker is kept in ``run.extra[TRACKER_KEY]`` so that the per-block hooks
-find it with one dictionary lookup. Only the process that started the run writes:
-a tracker pickled to a worker process arrives as ``None``, and a forked copy
-ignores the hooks (it checks its process id).
+find it with one dictionary lookup. The process that started the run writes the run
+row and its own blocks. A tracker pickled to a worker process (the run travels in
+the context snapshot) arrives as ``None``, with the run's database ids
+(``run.extra[IDS_KEY]``): the worker's first block hook then attaches a
+:class:`~outflow.management.tracker.WorkerTracker` of its own (see
+:func:`worker_tracker`), which writes the blocks run there with the worker's own
+connections. A forked copy of the driver's tracker ignores the hooks (it checks its
+process id): it never writes the driver's rows nor uses its connections.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from typing import Any
 
 #: ``run.extra`` key of the live tracker (None when the run is not tracked).
 TRACKER_KEY = "outflow.management.tracker"
-#: ``run.extra`` key of the database ids of the run: ``{"run_id": .., "configuration_id": ..}``.
+#: ``run.extra`` key of the database ids of the run: ``{"run_id": .., "configuration_id": ..}``,
+#: and where the driver runs (``"pid"``, ``"hostname"``).
 IDS_KEY = "outflow.management"
 
 log = logging.getLogger(__name__)
 
 
 def detached() -> None:
-    """What a tracker becomes when pickled: nothing (workers never write)."""
+    """What a tracker becomes when pickled: nothing (a worker makes its own)."""
     return None
 
 
@@ -58,8 +66,46 @@ def run_started(run: Any) -> None:
     tracker = Tracker(pipeline_context.databases, run, pipeline_context.config)
     tracker.start()
     run.extra[IDS_KEY] = {"run_id": tracker.run_id,
-                          "configuration_id": tracker.configuration_id}
+                          "configuration_id": tracker.configuration_id,
+                          "pid": os.getpid(), "hostname": socket.gethostname()}
     run.extra[TRACKER_KEY] = tracker
+
+
+def worker_tracker(run: Any) -> Any:
+    """The tracker of this worker process for ``run``, created on first use; or None.
+
+    Called by the block hooks when ``run.extra[TRACKER_KEY]`` is None: the run is
+    tracked by another process (the driver) and reached this one pickled. Returns
+    None, and stops looking (the key is removed), when the run is untracked here or
+    this process is the driver (a pickled copy of its run).
+    """
+    from outflow.core.pipeline.context import active_context, has_active_context
+
+    ids = run.extra.get(IDS_KEY)
+    pipeline_context = active_context() if has_active_context() else None
+    if (not isinstance(ids, dict) or "run_id" not in ids or is_driver(run)
+            or is_untracked(run, pipeline_context)):
+        run.extra.pop(TRACKER_KEY, None)
+        return None
+    try:
+        from outflow.management.tracker import WorkerTracker
+
+        tracker = WorkerTracker(pipeline_context.databases, run, pipeline_context.config, ids)
+    except Exception as error:  # noqa: BLE001 - tracking never fails a running pipeline
+        from outflow.core.configuration.secrets import mask_text
+
+        log.warning("outflow: blocks run in process %s are not tracked: %s", os.getpid(),
+                    mask_text(f"{type(error).__name__}: {error}", pipeline_context.config))
+        run.extra.pop(TRACKER_KEY, None)
+        return None
+    run.extra[TRACKER_KEY] = tracker
+    return tracker
+
+
+def is_driver(run: Any) -> bool:
+    """Whether this process started ``run`` (and so owns its tracker)."""
+    ids = run.extra.get(IDS_KEY) or {}
+    return ids.get("pid") == os.getpid() and ids.get("hostname") == socket.gethostname()
 
 
 def run_finished(run: Any, state: str, error: BaseException | None) -> None:
@@ -71,4 +117,5 @@ def run_finished(run: Any, state: str, error: BaseException | None) -> None:
         tracker.finish(state, error)
 
 
-__all__ = ["IDS_KEY", "TRACKER_KEY", "detached", "is_untracked", "run_finished", "run_started"]
+__all__ = ["IDS_KEY", "TRACKER_KEY", "detached", "is_driver", "is_untracked", "run_finished",
+           "run_started", "worker_tracker"]
