@@ -1,25 +1,30 @@
 """MapWorkflow on the default and the parallel backend, against plain Python and a raw pool.
 
 Run: ``.venv/bin/python benchmarks/bench_map.py [--items 1000] [--cpu-items 8]
-[--item-seconds 0.5] [--repeat 3] [--start-method fork]``.
+[--item-seconds 0.5] [--repeat 10] [--cpu-repeat 3] [--start-method fork]``.
 
-Two measurements, best of ``--repeat`` each, all in this run and this process:
+Two measurements, all in this run and this process, the compared variants
+interleaved (they see the same machine load) and repeated; the tables show the
+best time of each, the ratios also the median of the per-repetition ratios:
 
 1. ``--items`` trivial items (squaring an int). Baselines: a list comprehension,
-   and ``ProcessPoolExecutor(workers).map(square, items, chunksize=100)`` including
-   the pool's start and shutdown. Measured: a command's top-level workflow
-   ``Values() | MapWorkflow(Square())`` run by the default backend, and by the
-   parallel backend (including its pool start and ``close()``, since a command pays
-   both), interleaved. The parallel backend's first run of a workflow always uses
-   the pool; later runs use the item duration it measured (``measure first``, see
-   ``outflow.multiprocessing.timings``), so both are shown, and also a map run on a
-   pool that an earlier map of the run started. Goals: parallel / default <= 1
+   and ``ProcessPoolExecutor(workers).map(square, items, chunksize=100)``
+   including the pool's start and shutdown (and on a pool already started).
+   Measured: a command's top-level workflow ``Values() | MapWorkflow(Square())``
+   run by the default backend, and by the parallel backend (a new backend for
+   each run, as a command gets, including its ``close()``). Both are FIRST runs
+   of a command: each one has a new pipeline context with a fresh, empty
+   ``TEMP_DIR`` (the parallel backend keeps nothing between runs anyway). Also
+   shown: maps on a parallel backend whose pool an earlier map of the run (20
+   times as many items) started (warm), and the same maps with ``parallel:
+   {driver_runs_items: false}`` (every item in the pool: the pool's own per-item
+   cost). Goals: parallel / default <= 1
    (never slower, even for trivial items), and the parallel backend's per-item
-   cost within 10x of the raw pool's. Trivial maps are timed at least 10 times
-   (they take milliseconds, and the machine's load varies more than that).
+   cost within 10x of the raw pool's.
 2. ``--cpu-items`` items of ``--item-seconds`` of pure-Python CPU each. Speedups
-   against the plain sequential loop: raw pool (chunksize=1) and parallel backend.
-   Goal: the backend's speedup >= 0.9x the raw pool's.
+   against the plain sequential loop: raw pool (chunksize=1, including its start)
+   and the parallel backend (first run, fresh ``TEMP_DIR``). Goal: the backend's
+   speedup >= 0.9x the raw pool's.
 
 The plugins are loaded as the command line loads them (the management plugin's
 block hooks are then called for every inner task, as in a real run, untracked).
@@ -28,6 +33,8 @@ No assertion: this is a measurement to read, not a test.
 
 import argparse
 import multiprocessing
+import random
+import statistics
 import sys
 import tempfile
 import time
@@ -93,47 +100,34 @@ def best(function: Callable[[], Any], repeat: int) -> float:
     return min(times)
 
 
-def run_map(context: PipelineContext, backend_class: type[Backend],
-            source: Callable[[], Any], inner: type, expected: int) -> None:
-    with Workflow(name="bench") as top:
-        source() | MapWorkflow(inner())
-    backend = backend_class(context)
-    try:
-        (outputs,) = backend.run(top)
-    finally:
-        backend.close()
-    (results,) = outputs.values()
-    assert len(results) == expected
-
-
 def timed(function: Callable[[], Any]) -> float:
     start = time.perf_counter()
     function()
     return time.perf_counter() - start
 
 
-def warm_raw_pool(values: list[int], workers: int, method: str, repeat: int) -> float:
-    """``executor.map`` on a pool that already ran something."""
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(workers, mp_context=context) as executor:
-        list(executor.map(square, values, chunksize=100))
-        return best(lambda: list(executor.map(square, values, chunksize=100)), repeat)
+def fresh_context(host: Any, start_method: str, **options: Any) -> PipelineContext:
+    """A command's pipeline context with an empty ``TEMP_DIR`` of its own."""
+    config = {"parameters": {}, "parallel": {"start_method": start_method, **options}}
+    return PipelineContext(settings=Settings(TEMP_DIR=tempfile.mkdtemp(prefix="bench_map_")),
+                           config=config, host=host)
 
 
-def warm_backend(context: PipelineContext, n: int, repeat: int) -> float:
-    """A map run by a parallel backend whose pool an earlier map of the run started."""
-    backend = ParallelBackend(context)
-    times = []
+def run_map(context: PipelineContext, backend: Backend | type[Backend],
+            source: Callable[[], Any], inner: type, expected: int) -> None:
+    """One command: ``source() | MapWorkflow(inner())``; a class is a new backend,
+    closed after the run (what a command pays)."""
+    with Workflow(name="bench") as top:
+        source() | MapWorkflow(inner())
+    instance = backend(context) if isinstance(backend, type) else backend
     try:
-        for _ in range(repeat + 1):
-            with Workflow(name="bench") as top:
-                Values(count=n) | MapWorkflow(Square())
-            start = time.perf_counter()
-            backend.run(top)
-            times.append(time.perf_counter() - start)
+        with activate(context):
+            (outputs,) = instance.run(top)
     finally:
-        backend.close()
-    return min(times[1:])  # the first one started the pool
+        if isinstance(backend, type):
+            instance.close()
+    (results,) = outputs.values()
+    assert len(results) == expected
 
 
 def raw_pool(function: Callable[[int], int], values: list[int], workers: int,
@@ -154,86 +148,136 @@ def calibrate(seconds: float) -> int:
         loops *= 2
 
 
+def interleaved(variants: dict[str, Callable[[], Any]], repeat: int) -> dict[str, list[float]]:
+    """Each variant ``repeat`` times, all of them in each round: the same load for all.
+
+    The order changes from round to round (shuffled, always the same way): what
+    runs right after a fork pays the page faults of the driver's memory that the
+    fork made copy-on-write, and no variant should always be the one that does.
+    """
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    order = list(variants)
+    shuffle = random.Random(0).shuffle
+    for _ in range(repeat):
+        shuffle(order)
+        for name in order:
+            times[name].append(timed(variants[name]))
+    return times
+
+
+def ratio(times: list[float], reference: list[float]) -> str:
+    paired = statistics.median(a / b for a, b in zip(times, reference))
+    return f"{min(times) / min(reference):5.2f}x best, {paired:5.2f}x median of pairs"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--cpu-items", type=int, default=8)
     parser.add_argument("--item-seconds", type=float, default=0.5)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=10, help="trivial items")
+    parser.add_argument("--cpu-repeat", type=int, default=3, help="CPU-bound items")
     parser.add_argument("--start-method", default="fork")
     parser.add_argument("--no-plugins", action="store_true",
                         help="no plugin loaded (no block hook called)")
     args = parser.parse_args()
 
     workers = available_cpus()
+    method = args.start_method
     host = None if args.no_plugins else PluginHost(LoadOptions.from_environment()).load()
-    temp = tempfile.mkdtemp(prefix="bench_map_")
-    # Every run of the same command shares TEMP_DIR, where the parallel backend keeps
-    # the item durations it measured (see outflow.multiprocessing.timings).
-    config = {"parameters": {}, "parallel": {"start_method": args.start_method}}
-    context = PipelineContext(settings=Settings(TEMP_DIR=temp), config=config, host=host)
-    print(f"{workers} CPUs, start method {args.start_method}, "
-          f"plugins {'off' if host is None else 'on'}, best of {args.repeat}")
+    print(f"{workers} CPUs, start method {method}, "
+          f"plugins {'off' if host is None else 'on'}")
 
-    with activate(context):
-        # 1. trivial items
-        n = args.items
-        values = list(range(n))
-        plain = best(lambda: [square(v) for v in values], args.repeat)
-        raw = best(lambda: raw_pool(square, values, workers, args.start_method, 100),
-                   args.repeat)
-        raw_warm = warm_raw_pool(values, workers, args.start_method, args.repeat)
-        par_first = timed(lambda: run_map(context, ParallelBackend, lambda: Values(count=n),
-                                          Square, n))
-        seq = par = float("inf")
-        for _ in range(max(args.repeat, 10)):  # interleaved: both see the same load
-            seq = min(seq, timed(lambda: run_map(context, Backend, lambda: Values(count=n),
-                                                 Square, n)))
-            par = min(par, timed(lambda: run_map(context, ParallelBackend,
-                                                 lambda: Values(count=n), Square, n)))
-        par_warm = warm_backend(context, n, args.repeat)
-        print(f"\n{n} trivial items (total, per item):")
-        for label, seconds in (
-                ("plain list comprehension", plain),
-                ("raw ProcessPoolExecutor, chunksize=100", raw),
-                ("  the same, pool already started", raw_warm),
-                ("MapWorkflow, default backend", seq),
-                ("MapWorkflow, parallel backend", par),
-                ("  the same, first run (not measured yet)", par_first),
-                ("  the same, pool already started", par_warm)):
-            print(f"  {label:42s} {seconds * 1e3:9.2f} ms  {seconds / n * 1e6:8.2f} us")
-        print(f"  parallel / default backend:              {par / seq:6.2f}x  (goal <= 1)")
-        print(f"    first run / default backend:           {par_first / seq:6.2f}x")
-        print(f"    pool started / default backend:        {par_warm / seq:6.2f}x")
-        print(f"  parallel / raw pool, per item, cold:     {par_first / raw:6.2f}x  (goal <= 10)")
-        print(f"    the same, both pools started:          {par_warm / raw_warm:6.2f}x")
+    # 1. trivial items
+    n = args.items
+    values = list(range(n))
+    plain = best(lambda: [square(v) for v in values], args.repeat)
+    context = fresh_context(host, method)
+    pool_only = fresh_context(host, method, driver_runs_items=False)
 
-        # 2. CPU-bound items
-        loops = calibrate(args.item_seconds)
-        count = args.cpu_items
-        plain_cpu = best(lambda: [spin(loops) for _ in range(count)], 1)
-        raw_cpu = par_cpu = float("inf")
-        ratios = []
-        for _ in range(args.repeat):  # interleaved: both see the same machine load
-            raw_time = timed(lambda: raw_pool(spin, [loops] * count, workers,
-                                              args.start_method, 1))
-            par_time = timed(lambda: run_map(
-                context, ParallelBackend, lambda: Loops(count=count, loops=loops), Spin,
-                count))
-            raw_cpu, par_cpu = min(raw_cpu, raw_time), min(par_cpu, par_time)
-            ratios.append(raw_time / par_time)
-        raw_speedup, par_speedup = plain_cpu / raw_cpu, plain_cpu / par_cpu
-        print(f"\n{count} items of {args.item_seconds} s of CPU:")
-        print(f"  plain loop                             {plain_cpu:8.2f} s")
-        print(f"  raw ProcessPoolExecutor, chunksize=1   {raw_cpu:8.2f} s  "
-              f"speedup {raw_speedup:5.2f}x")
-        print(f"  MapWorkflow, parallel backend          {par_cpu:8.2f} s  "
-              f"speedup {par_speedup:5.2f}x")
-        print(f"  backend speedup / raw pool speedup:    {par_speedup / raw_speedup:6.2f}x  "
-              "(goal >= 0.9)")
-        # The same ratio is raw time / backend time: per repetition, under one load.
-        print(f"    per repetition:                      "
-              f"{', '.join(f'{ratio:.2f}x' for ratio in ratios)}")
+    # A new command each time: new backend, new pipeline context, empty TEMP_DIR (the
+    # contexts are made beforehand: making one is not the backend's time).
+    fresh = {name: [fresh_context(host, method) for _ in range(args.repeat)]
+             for name in ("default", "first")}
+
+    def first_run(name: str, backend_class: type[Backend]) -> None:
+        run_map(fresh[name].pop(), backend_class, lambda: Values(count=n), Square, n)
+
+    # Warm: an earlier map of the run (enough items to pay for it) started the pool.
+    warm = ParallelBackend(context)
+    warm_pool_only = ParallelBackend(pool_only)
+    for backend, ctx in ((warm, context), (warm_pool_only, pool_only)):
+        run_map(ctx, backend, lambda: Values(count=20 * n), Square, 20 * n)
+        assert backend._executor is not None, "the pool did not start"
+    raw_warm_executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    list(raw_warm_executor.map(square, values, chunksize=100))
+    try:
+        times = interleaved({
+            "default": lambda: first_run("default", Backend),
+            "first": lambda: first_run("first", ParallelBackend),
+            "raw": lambda: raw_pool(square, values, workers, method, 100),
+            "pool only": lambda: run_map(pool_only, ParallelBackend, lambda: Values(count=n),
+                                         Square, n),
+            "default again": lambda: run_map(context, Backend, lambda: Values(count=n),
+                                             Square, n),
+            "warm": lambda: run_map(context, warm, lambda: Values(count=n), Square, n),
+            "warm pool only": lambda: run_map(pool_only, warm_pool_only,
+                                              lambda: Values(count=n), Square, n),
+            "raw warm": lambda: list(raw_warm_executor.map(square, values, chunksize=100)),
+        }, args.repeat)
+    finally:
+        warm.close()
+        warm_pool_only.close()
+        raw_warm_executor.shutdown()
+    default = times["default"]  # a first run too
+    again = times["default again"]  # the context of the warm runs
+    print(f"\n{n} trivial items (best of {args.repeat} interleaved; total, per item):")
+    for label, seconds in (
+            ("plain list comprehension", plain),
+            ("raw ProcessPoolExecutor, chunksize=100", min(times["raw"])),
+            ("  the same, pool already started", min(times["raw warm"])),
+            ("MapWorkflow, default backend", min(default)),
+            ("  the same, context used before", min(again)),
+            ("MapWorkflow, parallel backend, first run", min(times["first"])),
+            ("  the same, pool already started (warm)", min(times["warm"])),
+            ("  every item in the pool, cold", min(times["pool only"])),
+            ("  every item in the pool, warm", min(times["warm pool only"]))):
+        print(f"  {label:44s} {seconds * 1e3:9.2f} ms  {seconds / n * 1e6:8.2f} us")
+    print(f"  parallel / default, first run:     {ratio(times['first'], default)}  (goal <= 1)")
+    print(f"  parallel / default, warm:          {ratio(times['warm'], again)}")
+    print(f"  parallel / raw pool, cold:         {ratio(times['first'], times['raw'])}"
+          "  (goal <= 10)")
+    print(f"  parallel / raw pool, warm:         {ratio(times['warm'], times['raw warm'])}")
+    print(f"  all in pool / raw pool, cold:      {ratio(times['pool only'], times['raw'])}")
+    print(f"  all in pool / raw pool, warm:      "
+          f"{ratio(times['warm pool only'], times['raw warm'])}")
+
+    # 2. CPU-bound items (each parallel run a new command, its context made beforehand)
+    loops = calibrate(args.item_seconds)
+    contexts = [fresh_context(host, method) for _ in range(args.cpu_repeat)]
+    count = args.cpu_items
+    plain_cpu = raw_cpu = par_cpu = float("inf")
+    ratios = []
+    for _ in range(args.cpu_repeat):  # interleaved: all see the same machine load
+        plain_time = timed(lambda: [spin(loops) for _ in range(count)])
+        raw_time = timed(lambda: raw_pool(spin, [loops] * count, workers, method, 1))
+        par_time = timed(lambda: run_map(contexts.pop(), ParallelBackend,
+                                         lambda: Loops(count=count, loops=loops), Spin, count))
+        plain_cpu = min(plain_cpu, plain_time)
+        raw_cpu, par_cpu = min(raw_cpu, raw_time), min(par_cpu, par_time)
+        ratios.append(raw_time / par_time)
+    raw_speedup, par_speedup = plain_cpu / raw_cpu, plain_cpu / par_cpu
+    print(f"\n{count} items of {args.item_seconds} s of CPU (best of {args.cpu_repeat}):")
+    print(f"  plain loop                             {plain_cpu:8.2f} s")
+    print(f"  raw ProcessPoolExecutor, chunksize=1   {raw_cpu:8.2f} s  "
+          f"speedup {raw_speedup:5.2f}x")
+    print(f"  MapWorkflow, parallel backend          {par_cpu:8.2f} s  "
+          f"speedup {par_speedup:5.2f}x")
+    print(f"  backend speedup / raw pool speedup:    {par_speedup / raw_speedup:6.2f}x  "
+          "(goal >= 0.9)")
+    # The same ratio is raw time / backend time: per repetition, under one load.
+    print(f"    per repetition:                      "
+          f"{', '.join(f'{ratio:.2f}x' for ratio in ratios)}")
 
 
 if __name__ == "__main__":

@@ -106,7 +106,7 @@ def pipeline_context(databases: dict[str, Any], root: Path) -> PipelineContext:
 
     # the parallel row measures items run by worker processes
     config = {"databases": databases,
-              "parallel": {"measure_first": False, "driver_runs_items": False}}
+              "parallel": {"driver_runs_items": False}}
     context = PipelineContext(Settings(TEMP_DIR=root / "tmp"), config,
                               host=PluginHost().load(), root_directory=root)
     with activate(context):

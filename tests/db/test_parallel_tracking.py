@@ -99,14 +99,12 @@ class MappedUntracked(Mapped):
     pass
 '''
 
-# Every item in the pool (the driver does not run items; with outflow-multiprocessing
-# before 0.2, measure_first: false did that).
+# Every item in the pool (the driver does not run items).
 CONFIG = """\
 parameters:
   shift:
     offset: 10
 parallel:
-  measure_first: false
   driver_runs_items: false
   max_workers: 2
 """
@@ -238,11 +236,6 @@ def test_workers_started_by_forkserver_record_their_blocks_too(map_pipeline) -> 
 
 @needs_two_cpus
 def test_items_shared_by_the_driver_and_the_workers_are_recorded_alike(map_pipeline) -> None:
-    backend = pytest.importorskip("outflow.multiprocessing.backend")
-    if not callable(getattr(backend, "current_item_index", None)):
-        pytest.skip("outflow-multiprocessing does not say which item its driver runs "
-                    "(current_item_index()): the driver's items would be numbered in the "
-                    "order it ran them")
     root = map_pipeline()
     config = root / "config.yml"
     config.write_text(config.read_text().replace("driver_runs_items: false",

@@ -1,8 +1,9 @@
 """Fixtures of the parallel backend tests: the plugins importable without installing them.
 
 Mirrors ``tests/engine/conftest.py`` (which these tests do not import). The
-pipeline's configuration turns "measure first" off, so that every map of two
-items or more runs in the pool (a test about it turns it back on).
+pipeline's configuration says ``driver_runs_items: false``, so that every map of
+two items or more runs in the pool (the tests of maps shared by the driver and
+the pool turn it back on).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def pipeline(tmp_path: Path) -> Iterator[object]:
 
     context = PipelineContext(
         settings=Settings(TEMP_DIR=tmp_path / "outflow_tmp"),
-        config={"parameters": {}, "parallel": {"measure_first": False}},
+        config={"parameters": {}, "parallel": {"driver_runs_items": False}},
     )
     with activate(context):
         yield context

@@ -6,6 +6,8 @@
 import os
 import signal
 import textwrap
+import threading
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -251,16 +253,232 @@ def test_progress_comes_back_from_the_workers(pipeline, backend, monkeypatch):
     assert {pid for pid, _, _ in seen} == {DRIVER} and len(seen) >= 2  # per chunk
 
 
-def test_measure_first_keeps_small_maps_in_the_driver(pipeline):
-    pipeline.config["parallel"]["measure_first"] = True
+# -------------------------------------------- maps shared by the driver and the pool
+
+
+@pytest.fixture
+def shared(pipeline, monkeypatch):
+    """The default: the driver runs items too. Returns a function that makes the
+    pool pay off at once (else only maps of more than ~60 ms of work start it)."""
+    pipeline.config["parallel"]["driver_runs_items"] = True
+
+    def eager():
+        monkeypatch.setattr(parallel, "POOL_START_SECONDS", 0.0)
+        monkeypatch.setattr(parallel, "POOL_USE_SECONDS", 0.0)
+
+    return eager
+
+
+@as_task
+def Nap(value: int, seconds: Parameter(float)) -> {"value": int, "pid": int}:
+    time.sleep(seconds)
+    return {"value": value, "pid": os.getpid()}
+
+
+@as_task
+def Fragile(value: int) -> {"value": int}:
+    time.sleep(0.002)
+    if value == 25:
+        raise ValueError("fragile 25")
+    return value
+
+
+@as_task
+def DriverSlowWorkerDies(value: int) -> {"value": int}:
+    if os.getpid() == DRIVER:
+        time.sleep(0.05)  # the worker surely gets items
+    elif value >= 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return value
+
+
+@as_task
+def Interrupt(value: int) -> {"value": int}:
+    if value == 3 and os.getpid() == DRIVER:
+        raise KeyboardInterrupt
+    return value
+
+
+def nap_workflow():
+    @MapWorkflow.as_workflow(output_name="naps")
+    def naps():
+        Nap()
+
+    return naps
+
+
+def test_small_maps_never_start_a_pool_and_nothing_is_kept(pipeline, backend, shared):
+    pipeline.config["parameters"] = {"scale": {"factor": 2}}
+    for _ in range(2):
+        (outputs,) = run_top(backend, pipeline, 200, scale_workflow())
+        assert [item[0]["scaled"] for item in outputs["results"]] == list(range(0, 400, 2))
+        assert {item[0]["pid"] for item in outputs["results"]} == {DRIVER}
+        assert backend._executor is None
+    temp = pipeline.settings.TEMP_DIR
+    assert not temp.exists() or not list(temp.iterdir())  # no measurement persisted
+
+
+def test_long_items_start_the_pool_while_the_driver_works(pipeline, backend, shared):
+    pipeline.config["parameters"] = {"nap": {"seconds": 0.1}}
+    with deadline(60):
+        (outputs,) = run_top(backend, pipeline, 10, nap_workflow())
+    naps = [item[0] for item in outputs["naps"]]
+    assert [nap["value"] for nap in naps] == list(range(10))
+    pids = [nap["pid"] for nap in naps]
+    # The first item started here before any worker existed; workers took some of
+    # the others, before a single item had ended (8 x 0.1 s: the pool pays off).
+    assert pids[0] == DRIVER and DRIVER in pids[1:] and set(pids) - {DRIVER}
+    executor = backend._executor
+    assert executor is not None and backend._pool_size == 1  # the driver is a runner
+    # The pool stays for the later maps of the run.
+    pipeline.config["parameters"] = {"nap": {"seconds": 0.02}}
+    (outputs,) = run_top(backend, pipeline, 20, nap_workflow())
+    assert [item[0]["value"] for item in outputs["naps"]] == list(range(20))
+    assert backend._executor is executor
+
+
+def test_short_items_start_the_pool_when_the_work_left_pays_for_it(pipeline, backend,
+                                                                   shared):
+    shared()
+    pipeline.config["parameters"] = {"nap": {"seconds": 0.01}}
+    with deadline(60):
+        (outputs,) = run_top(backend, pipeline, 60, nap_workflow())
+    naps = [item[0] for item in outputs["naps"]]
+    assert [nap["value"] for nap in naps] == list(range(60))
+    pids = {nap["pid"] for nap in naps}
+    assert DRIVER in pids and len(pids) == 2
+
+
+def test_a_shared_map_reports_the_first_failing_item_and_keeps_the_others(
+        pipeline, backend, shared):
+    shared()
+
+    @MapWorkflow.as_workflow(cache=True)
+    def fragile():
+        Fragile()
+
+    with deadline(60), pytest.raises(MapItemError) as caught:
+        run_top(backend, pipeline, 60, fragile)
+    error = caught.value
+    assert error.index == 25 and error.block_name == "fragile"
+    assert "item 25 failed in task fragile: ValueError: fragile 25" in str(error)
+    assert "fragile 25" in error.remote_traceback
+    # Every item before the failing one ran; those after it that ran are kept too.
+    assert set(range(25)) <= set(error.completed) and 25 not in error.completed
+    assert all(error.completed[i] == [{"value": i}] for i in error.completed)
+
+
+def test_a_worker_killed_during_a_shared_map_is_reported(pipeline, backend, shared):
+    shared()
+
+    @MapWorkflow.as_workflow
+    def dies():
+        DriverSlowWorkerDies()
+
+    with deadline(60), pytest.raises(MapItemError) as caught:
+        run_top(backend, pipeline, 40, dies)
+    error = caught.value
+    assert isinstance(error.__cause__, WorkerDied) and "killed by SIGKILL" in str(error)
+    assert all(error.completed[i] == [{"value": i}] for i in error.completed)
+    assert backend._executor is None  # discarded: the next map starts a new pool
+    pipeline.config["parameters"] = {"nap": {"seconds": 0.01}}
+    with deadline(60):
+        (outputs,) = run_top(backend, pipeline, 60, nap_workflow())
+    assert [item[0]["value"] for item in outputs["naps"]] == list(range(60))
+
+
+def test_progress_of_a_shared_map_counts_every_item_once(pipeline, backend, shared,
+                                                        monkeypatch):
+    shared()
+    seen = []
+
+    class Recording(progress.MapProgress):
+        def advance(self, done=1, failed=0):
+            seen.append((os.getpid(), done, failed))
+            super().advance(done, failed)
+
+    monkeypatch.setattr(progress, "MapProgress", Recording)
+    pipeline.config["parameters"] = {"nap": {"seconds": 0.01}}
+    (outputs,) = run_top(backend, pipeline, 60, nap_workflow())
+    assert {item[0]["pid"] for item in outputs["naps"]} - {DRIVER}  # workers ran some
+    assert sum(done for _, done, _ in seen) == 60
+    assert {pid for pid, _, _ in seen} == {DRIVER}
+
+
+def test_ctrl_c_in_the_driver_keeps_what_finished_by_index(pipeline, backend, shared):
+    @MapWorkflow.as_workflow(cache=True)
+    def interrupted():
+        Interrupt()
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run_top(backend, pipeline, 8, interrupted)
+    # No item failed; the outputs that finished are given by index (the driver's
+    # items need not be the first ones), and the MapWorkflow cached them.
+    assert caught.value.item_index == 8
+    assert caught.value.item_results == {i: [{"value": i}] for i in range(3)}
+    with Workflow(name="top") as top:
+        Values(count=3) | interrupted()
+    calls = []
+    original = backend.map
+    backend.map = lambda workflow, items, **kw: calls.append(len(items)) or original(
+        workflow, items, **kw)
+    backend.run(top)
+    assert calls == [0]
+
+
+def test_nested_maps_of_items_the_driver_runs_are_sequential(pipeline, backend, shared):
+    @as_task
+    def Row(value: int) -> {"cell_array": list}:
+        return [value, value + 1]
+
+    @as_task
+    def Cell(cell: int) -> {"where": int}:
+        return os.getpid()
+
+    with Workflow(name="top") as top:
+        values = Values(count=3)
+        with MapWorkflow(output_name="rows") as rows:
+            Row() | MapWorkflow(Cell())
+        values | rows
+    (outputs,) = backend.run(top)
+    cells = [cell[0]["where"] for row in outputs["rows"] for cell in row[0]["map_where"]]
+    assert cells == [DRIVER] * 6 and backend._executor is None
+
+
+def test_items_needing_several_cpus_go_to_the_pool_only(pipeline, backend, shared,
+                                                       monkeypatch):
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 4)
     pipeline.config["parameters"] = {"scale": {"factor": 1}}
-    (first,) = run_top(ParallelBackend, pipeline, 10, scale_workflow())
-    assert DRIVER not in {item[0]["pid"] for item in first["results"]}  # never measured
-    (second,) = run_top(ParallelBackend, pipeline, 10, scale_workflow())
-    assert {item[0]["pid"] for item in second["results"]} == {DRIVER}  # measured: tiny
-    pipeline.config["parallel"]["measure_first"] = False
-    (third,) = run_top(ParallelBackend, pipeline, 10, scale_workflow())
-    assert DRIVER not in {item[0]["pid"] for item in third["results"]}
+
+    @MapWorkflow.as_workflow(output_name="results", cpus_per_task=2)
+    def two_cpus_each():
+        Scale()
+
+    (outputs,) = run_top(backend, pipeline, 6, two_cpus_each)
+    assert [item[0]["scaled"] for item in outputs["results"]] == list(range(6))
+    assert DRIVER not in {item[0]["pid"] for item in outputs["results"]}
+
+
+def test_a_workflow_that_cannot_be_pickled_runs_in_the_driver(pipeline, backend, shared,
+                                                              caplog):
+    shared()
+    lock = threading.Lock()  # cloudpickle cannot send a lock
+
+    @as_task
+    def Locked(value: int) -> {"value": int}:
+        with lock:
+            time.sleep(0.002)
+            return value
+
+    with Workflow(name="top") as top:
+        Values(count=30) | MapWorkflow(Locked(), output_name="locked")
+    for _ in range(2):  # the second run does not try again
+        (outputs,) = backend.run(top)
+        assert [item[0]["value"] for item in outputs["locked"]] == list(range(30))
+    assert backend._executor is None
+    warnings = [r for r in caplog.records if "no worker processes" in r.getMessage()]
+    assert len(warnings) == 1 and "cannot be sent to worker processes" in (
+        warnings[0].getMessage())
 
 
 HOOK_PLUGIN = '''
@@ -292,7 +510,7 @@ def test_lifecycle_hooks_of_inner_blocks_fire_in_the_workers(tmp_path, monkeypat
     context = PipelineContext(
         settings=Settings(TEMP_DIR=tmp_path / "tmp"), host=host,
         config={"parameters": {"scale": {"factor": 2}},
-                "parallel": {"measure_first": False, "start_method": start_method}})
+                "parallel": {"driver_runs_items": False, "start_method": start_method}})
     with activate(context):
         (outputs,) = run_top(ParallelBackend, context, 6, scale_workflow())
     assert [item[0]["scaled"] for item in outputs["results"]] == [0, 2, 4, 6, 8, 10]

@@ -61,7 +61,7 @@ def test_compute_data_with_the_parallel_backend(make_pipeline, run_cli, tmp_path
                "mapplug/commands.py": COMMANDS},
         config=(f"pid_log: {pid_log}\n"
                 "parameters:\n  compute:\n    multiplier: 3\n"
-                "parallel:\n  measure_first: false\n"),
+                "parallel:\n  driver_runs_items: false\n"),
     )
     settings = root / "settings.py"
     settings.write_text(settings.read_text() + f"TEMP_DIR = {str(tmp_path / 'tmp')!r}\n")

@@ -1,9 +1,9 @@
 """The ``parallel`` backend (alias ``multiprocessing``): MapWorkflow items in a process pool.
 
 Everything but the items of MapWorkflows runs in the calling process, as with
-the default backend; :meth:`ParallelBackend.map` spreads items over a
-:class:`concurrent.futures.ProcessPoolExecutor`. What the previous implementation
-got wrong, and what this one does instead:
+the default backend; :meth:`ParallelBackend.map` shares items between that
+process (the driver) and a :class:`concurrent.futures.ProcessPoolExecutor`.
+What the previous implementation got wrong, and what this one does instead:
 
 - it re-sent and re-unpickled the workflow and the pipeline context for every
   item (15 to 27 ms per trivial item). Here the pool's initializer receives, once
@@ -15,26 +15,64 @@ got wrong, and what this one does instead:
   for its lifetime. Tasks then carry ``(token, first index, items)``. A workflow
   mapped later in the same run travels pickled with its chunks and is unpickled
   once per worker (cached by token);
-- items are sent in chunks (about four per worker, so that a slow chunk is
-  balanced by the others) and results come back per chunk;
-- one pool serves the whole run: created at the first map that needs it, closed
-  by :meth:`close`. Its size is ``len(os.sched_getaffinity(0)) // cpus_per_task``
-  (at least 1); a later map asking for more CPUs per item runs fewer chunks at a
-  time on it, one asking for less grows it;
-- fewer than two items, or room for one worker only, run here: a pool would only
-  add its start-up time. So does a map that earlier runs measured too small to
-  pay for starting the pool ("measure first", see
-  :mod:`outflow.multiprocessing.timings`: on 2 cores a pool costs about 20 ms to
-  start and stop, as much as 1000 trivial items).
+- items are sent in chunks and results come back per chunk;
+- one pool serves the whole run: created by the first map it pays off for,
+  closed by :meth:`close`. Fewer than two items, or room for one item at a time
+  (``len(os.sched_getaffinity(0)) // cpus_per_task``, capped by ``max_workers``),
+  run here.
+
+Sharing a map (``_SharedMap``). Starting a pool costs the calling process about
+20 ms on 2 cores (forking, the first answer, the shut-down): as much as 1000
+trivial items. So every map starts here: the driver runs the items itself, in
+order, by pieces claimed from a cursor that a helper thread (one per process)
+claims chunks from too, so that workers only get items the driver has not
+reached; results go into slots by index. Between pieces the driver estimates the
+work left (items not claimed x mean duration, its first item left out: imports,
+caches); when it is :data:`PAYOFF` times what the pool costs
+(:data:`POOL_START_SECONDS`, :data:`POOL_USE_SECONDS` once one runs), the helper
+starts the pool, or takes the running one. The helper also watches the item the
+driver runs: one that has run :data:`WATCH_SECONDS` while the items left would
+pay at that duration each starts the pool before any item ended (8 items of
+0.5 s: after 50 ms). A map that never pays off never starts a pool, and nothing
+is measured or kept between runs. Then:
+
+- short items (under :data:`LONG_ITEM_SECONDS`): once a worker per CPU answers,
+  the driver hands the rest over: the helper sends all of it at once
+  (:data:`CHUNKS_PER_WORKER` chunks per worker) and the driver waits. Going on
+  with items, its thread would keep the GIL from the threads feeding the pool
+  (the helper, the executor's manager and queue feeder): chunk round trips took
+  5 to 10 ms so, for 1 ms of work. The first chunks are small
+  (:data:`FIRST_CHUNK_SECONDS`): they answer soon;
+- long items: the driver is one of the runners to the end, beside a pool of one
+  worker fewer than the CPUs (8 items on 2 CPUs: 4 rounds of 2, as with a raw
+  pool of 2, where 3 runners would take 3 slower rounds), one item per chunk and
+  one chunk per worker at a time (at the end, the driver would otherwise wait
+  for a queued item it could have run).
+
+The switch interval is :data:`SWITCH_SECONDS` during a map, restored after: the
+helper's first look, and every step of a chunk's round trip, wait for the
+driver's thread to let go of the GIL. That first look is the fixed cost of a
+map that stays here: one hand-over of the GIL, 0.1 to 0.3 ms on the 2-core
+virtual machine of ``benchmarks/bench_map.py``. ``parallel: {driver_runs_items:
+false}`` turns sharing off: every map of two items or more then runs in the
+pool, the driver waiting for chunks of :func:`chunk_size` items, as maps with
+``cpus_per_task > 1`` always do (the driver must not run more items at once than
+the CPUs allow).
 
 Failures. A worker runs the items of its chunk in order and stops at the first
-error, returning the results it has and the error (with its traceback text);
-the driver then cancels the chunks not started, waits for the running ones, and
-raises :class:`ItemFailure` for the first failing item in input order, naming
-its index, the task and the error. The outputs of every item that finished are
-kept on the exception (``item_results``, index -> result; the MapWorkflow turns
-them into ``MapItemError.completed`` and, with ``cache=True``, into cache
-entries, so that the next run only computes what is missing).
+error, returning the results it has and the error (with its traceback text); the
+driver stops at its first error too. Nothing is claimed after a failure; chunks
+already claimed run to completion (those after the failing item that did not
+start are cancelled), so every item before the failing one ran. The driver then
+raises :class:`ItemFailure` for the first failing item in input order, naming its
+index, the task and the error. The outputs of every item that finished are kept
+on the exception (``item_results``, index -> result; the MapWorkflow turns them
+into ``MapItemError.completed`` and, with ``cache=True``, into cache entries, so
+that the next run only computes what is missing). When something else stops a
+shared map (Ctrl-C in the driver), the pool is killed and the exception gets the
+same ``item_results``, with ``item_index = len(items)`` (no item failed): the
+items the driver ran need not be the first ones, and a MapWorkflow must not take
+them for a prefix.
 
 A worker that dies (killed by a signal, ``os._exit``, out of memory) breaks a
 ``ProcessPoolExecutor``: every pending future fails with ``BrokenProcessPool``
@@ -43,43 +81,98 @@ exit code or signal and the item the worker was running (workers note the index
 of their current item in a small shared array), discards the pool (the next map
 starts a new one), and keeps the finished outputs as above.
 
-Start method: ``fork`` by default on Linux, measured faster here
-(``benchmarks/bench_map.py``): a cold pool of 2 workers answers in about 60 ms
-with fork against 380 ms with forkserver, whose workers start a fresh
-interpreter and import outflow and the pipeline again; per item both cost the
-same. A forked worker inherits the driver's plugin host (already imported and
-registered: reloading it cost 10 to 30 ms per worker) but none of its database
-connections, which belong to the pipeline context it rebuilds. The configuration
-key ``parallel: {start_method: forkserver}`` selects another method (``spawn``
-works too: the worker then loads the plugins again), ``parallel: {max_workers:
-N}`` caps the pool and ``parallel: {measure_first: false}`` always uses it.
+Start method: ``fork`` by default on Linux. A forked worker inherits the
+driver's plugin host (already imported and registered: reloading it cost 10 to
+30 ms per worker) but none of its database connections, which belong to the
+pipeline context it rebuilds. A pool of 2 answers in about 60 ms with fork,
+380 ms with forkserver (a fresh interpreter imports outflow and the pipeline
+again); per item both cost the same. The helper thread forks while the driver
+runs items, and ``fork`` copies only the calling thread: a lock held by the
+driver's thread at that instant would stay locked in the workers. So the helper
+asks the driver to pause between two pieces (where it holds no lock of a task:
+the logging module re-creates its locks in the child, and ``os.fork`` takes the
+import lock) and forks then; it also pickles the workflow then, not while the
+driver's items change it. It waits :data:`PARK_SECONDS` at most, so that a long
+item does not delay the pool by its whole duration: only a fork during a long
+item (the watch above) can copy a lock a task holds, which would hang a worker
+that needs it. ``parallel: {start_method: forkserver}`` removes that case (no
+memory is inherited), at the cost of a slower first pool in each process (about
+0.3 s more here) and of the main module being imported again in the workers
+(it must guard its command line with ``if __name__ == "__main__"``); ``spawn``
+works too (the worker then loads the plugins again). ``parallel: {max_workers:
+N}`` caps the items run at once.
 """
-
 from __future__ import annotations
 
+# Also what starting a pool needs (about 20 ms, when a command chooses this backend):
+# imported by the helper thread while the driver runs an item, every file access
+# giving the GIL away, the same imports took 250 ms.
 import math
+import multiprocessing
+import multiprocessing.popen_fork  # noqa: F401
+import multiprocessing.sharedctypes  # noqa: F401
+import multiprocessing.synchronize  # noqa: F401
 import os
 import pickle
 import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+import warnings
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
+from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import cloudpickle
+
 from outflow.core.backends import Backend, BackendError, Capabilities, context_snapshot
+from outflow.core.logging import logger
 from outflow.core.tasks import EngineError, TaskError
-from outflow.multiprocessing.timings import ItemTimings
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
-
     from outflow.core.pipeline.context import PipelineContext
     from outflow.core.workflow.workflow import Workflow
 
-#: Chunks per worker: enough to balance uneven items, few enough to be cheap.
+#: Chunks per worker when the driver waits (a map in the pool, or handed over to
+#: it): enough to balance uneven items.
 CHUNKS_PER_WORKER = 4
+#: What starting a pool costs the calling process, in seconds: forking the
+#: workers, their first answer, shutting them down (measured with fork on 2 cores).
+POOL_START_SECONDS = 0.02
+#: What sending a map to a pool that runs already costs (round trips, last chunks).
+POOL_USE_SECONDS = 0.002
+#: The pool is used when the work left is this many times what it costs.
+PAYOFF = 3.0
+#: How long the helper thread waits for the driver to pause between two pieces
+#: before it forks the workers anyway (see "Start method" above).
+PARK_SECONDS = 0.005
+#: Work in each piece the driver claims, at most (it decides about the pool between
+#: pieces), and in its second piece (the first one is an item).
+DRIVER_PIECE_SECONDS = 0.004
+FIRST_PIECE_SECONDS = 0.00025
+#: Work in each chunk sent to a worker, at most: fewer items near the end of a map.
+WORKER_CHUNK_SECONDS = 0.02
+#: ... and in the first chunk sent to each worker.
+FIRST_CHUNK_SECONDS = 0.002
+#: Items shorter than this are short: once workers answer, the driver hands the
+#: rest of the map over to them (running items itself, its thread would keep the
+#: GIL from the threads that feed the pool); longer ones, it runs its share.
+LONG_ITEM_SECONDS = 0.01
+#: An item the driver has run for this long starts the pool before any item ended,
+#: if the items left would pay for it at that duration each. Not less: the first
+#: item of a map may be slow for its own reasons (imports, caches), and the helper
+#: thread would wake up more often, taking the GIL from the driver each time.
+WATCH_SECONDS = 0.05
+#: The interpreter's switch interval during a shared map (instead of 5 ms): the
+#: helper thread, and each step of a chunk's round trip, wait for the driver's
+#: thread to let go of the GIL.
+SWITCH_SECONDS = 0.0005
+#: The helper thread looks at the driver's item at most this often.
+_HELPER_TICK = 0.002
 
 
 def available_cpus() -> int:
@@ -91,7 +184,8 @@ def available_cpus() -> int:
 
 
 def chunk_size(items: int, workers: int) -> int:
-    """Items per task: about :data:`CHUNKS_PER_WORKER` chunks per worker."""
+    """Items per task when only workers run items: about :data:`CHUNKS_PER_WORKER`
+    chunks per worker."""
     return max(1, math.ceil(items / (workers * CHUNKS_PER_WORKER)))
 
 
@@ -151,8 +245,6 @@ class ParallelBackend(Backend):
     )
     #: Used when the configuration does not say (``parallel: {start_method: ...}``).
     default_start_method: ClassVar[str] = "fork"
-    #: Used when the configuration does not say (``parallel: {measure_first: ...}``).
-    default_measure_first: ClassVar[bool] = True
 
     def __init__(self, pipeline_context: PipelineContext) -> None:
         super().__init__(pipeline_context)
@@ -163,7 +255,15 @@ class ParallelBackend(Backend):
         self._payloads: dict[int, tuple[Any, int, int, bytes]] = {}
         self._installed: set[int] = set()  # tokens every worker got at start-up
         self._next_token = 0
-        self._timings = ItemTimings.for_context(pipeline_context, enabled=self.measure_first)
+        #: Held to create or discard the pool (the helper thread does both too).
+        self._pool_lock = threading.RLock()
+        #: The lock of the maps' cursors, and their condition (a chunk came back).
+        self._cond = threading.Condition(threading.Lock())
+        self._mapping = False  # a map is running: a nested one runs sequentially
+        #: Why no pool can serve shared maps: id(workflow) -> (workflow, id(plan)) of
+        #: workflows that cannot be pickled, and a context that cannot be.
+        self._unshippable: dict[int, tuple[Any, int]] = {}
+        self._no_pool: BaseException | None = None
 
     # -- settings -----------------------------------------------------------------
     def _option(self, key: str) -> Any:
@@ -171,15 +271,15 @@ class ParallelBackend(Backend):
         return section.get(key) if isinstance(section, Mapping) else None
 
     @property
-    def measure_first(self) -> bool:
-        """Whether item durations measured in earlier maps of the same workflow may keep
-        a small map in this process (``parallel: {measure_first: false}``: never)."""
-        value = self._option("measure_first")
-        return self.default_measure_first if value is None else bool(value)
-
-    @property
     def start_method(self) -> str:
         return str(self._option("start_method") or self.default_start_method)
+
+    @property
+    def driver_runs_items(self) -> bool:
+        """Whether the driver runs items too (``parallel: {driver_runs_items: false}``:
+        never, every map of two items or more goes to the pool)."""
+        value = self._option("driver_runs_items")
+        return True if value is None else bool(value)
 
     def workers_for(self, resources: Mapping[str, Any] | None) -> int:
         """How many items may run at once: CPUs // ``cpus_per_task``, capped by config."""
@@ -192,17 +292,30 @@ class ParallelBackend(Backend):
     # -- map ----------------------------------------------------------------------
     def map(self, workflow: Workflow, items: Sequence[Mapping[str, Any]], *,
             resources: Mapping[str, Any] | None = None) -> list[Any]:
-        """Run ``workflow.run_item`` for each item in the pool; results in input order."""
-        items = list(items)
+        """Run ``workflow.run_item`` for each item, here and in the pool; results in
+        input order."""
+        if type(items) is not list:  # read only: the caller's list serves as it is
+            items = list(items)
         workers = self.workers_for(resources)
-        if len(items) < 2 or workers < 2:
+        if len(items) < 2 or workers < 2 or self._mapping:
+            # One item, one CPU, or a map nested in an item this process runs.
             return super().map(workflow, items, resources=resources)
-        key = self._timings.key(workflow)
-        if self._executor is None and self._timings.too_small(key, len(items), workers):
-            return self._map_here(workflow, items, key)
+        per_item = int((resources or {}).get("cpus_per_task") or 1)
+        self._mapping = True
+        try:
+            if per_item <= 1 and self.driver_runs_items:
+                known = self._unshippable.get(id(workflow))
+                if self._no_pool is not None or (
+                        known is not None and known[1] == id(workflow.plan)):
+                    return super().map(workflow, items, resources=resources)
+                return _SharedMap(self, workflow, items, workers).run()
+            return self._map_in_pool(workflow, items, workers)
+        finally:
+            self._mapping = False
+
+    def _map_in_pool(self, workflow: Workflow, items: list[Any], workers: int) -> list[Any]:
+        """Every item in the pool, the driver waiting for chunks."""
         token, payload = self._ship(workflow)
-        started = time.perf_counter()
-        cold = self._executor is None
         executor = self._pool(workers, token, payload)
         running = min(workers, self._pool_size)
         size = chunk_size(len(items), running)
@@ -211,20 +324,13 @@ class ParallelBackend(Backend):
             payload = None  # every worker has it since start-up
         # Submit everything when the whole pool may be used; else keep `running` in flight.
         window = len(chunks) if running >= self._pool_size else running
-        collector = _Collector(self, workflow, executor, token, payload, chunks, len(items),
-                               window)
-        results = collector.run()
-        self._timings.record(key, collector.item_seconds())
-        if cold and collector.first_result is not None:
-            self._timings.record_pool(collector.first_result - started)
-        return results
+        with _fork_quietly():  # the first submit forks the workers
+            return _Collector(self, workflow, executor, token, payload, chunks, len(items),
+                              window).run()
 
-    def _map_here(self, workflow: Workflow, items: list[Any], key: str | None) -> list[Any]:
-        """A map measured too small to pay for starting the pool: run it here."""
-        started = time.perf_counter()
-        results = [workflow.run_item(item) for item in items]
-        self._timings.record(key, (time.perf_counter() - started) / len(items))
-        return results
+    def _shipped(self, workflow: Workflow) -> bool:
+        known = self._payloads.get(id(workflow))
+        return known is not None and known[1] == id(workflow.plan)
 
     def _ship(self, workflow: Workflow) -> tuple[int, bytes]:
         """Pickle ``workflow`` once per run (again only if it was validated again)."""
@@ -232,8 +338,6 @@ class ParallelBackend(Backend):
         known = self._payloads.get(id(workflow))
         if known is not None and known[1] == plan_id:
             return known[2], known[3]
-        import cloudpickle
-
         self._next_token += 1
         token = self._next_token
         try:
@@ -247,21 +351,14 @@ class ParallelBackend(Backend):
         self._payloads[id(workflow)] = (workflow, plan_id, token, payload)
         return token, payload
 
-    def _pool(self, workers: int, token: int, payload: bytes) -> ProcessPoolExecutor:
-        """The run's pool, created at the first map with ``workflow`` installed."""
-        if self._executor is not None and workers <= self._pool_size:
-            return self._executor
-        if self._executor is not None:  # a later map may use more workers: grow
-            self._discard_pool(wait=True)
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    def _pool_ready(self, workers: int) -> bool:
+        return self._executor is not None and workers <= self._pool_size
 
-        import cloudpickle
-
-        context = multiprocessing.get_context(self.start_method)
+    def _pool_setup(self) -> bytes:
+        """What every worker's initializer receives (pickled once per pool)."""
         forked = self.start_method == "fork"
         try:
-            setup = cloudpickle.dumps((
+            return cloudpickle.dumps((
                 context_snapshot(self.pipeline_context),
                 None if forked else _host_setup(self.pipeline_context),
                 list(sys.path),
@@ -273,44 +370,559 @@ class ParallelBackend(Backend):
                 f"({type(exc).__name__}: {exc}): settings, configuration, command-line "
                 "arguments and what plugins keep in the run's `extra` must be picklable"
             ) from exc
-        # A forked worker finds the driver's plugin host in its copy of this module.
-        _FORKED_HOST[0] = self.pipeline_context.host if forked else None
-        self._slots = context.RawArray("q", 2 * workers)
-        lock = context.Lock()
-        self._executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_init_worker,
-            initargs=(setup, token, payload, self._slots, lock),
-        )
-        self._pool_size = workers
-        self._installed = {token}
-        return self._executor
+
+    def _pool(self, workers: int, token: int, payload: bytes,
+              setup: bytes | None = None) -> ProcessPoolExecutor:
+        """The run's pool, created at the first map with ``workflow`` installed.
+
+        Its workers start at the first ``submit`` (all of them, with fork).
+        """
+        with self._pool_lock:
+            if self._pool_ready(workers):
+                return self._executor  # type: ignore[return-value]
+            if self._executor is not None:  # a later map may use more workers: grow
+                self._discard_pool(wait=True)
+            if setup is None:
+                setup = self._pool_setup()
+            context = multiprocessing.get_context(self.start_method)
+            forked = self.start_method == "fork"
+            # A forked worker finds the driver's plugin host in its copy of this module.
+            _FORKED_HOST[0] = self.pipeline_context.host if forked else None
+            self._slots = context.RawArray("q", 2 * workers)
+            lock = context.Lock()
+            self._executor = ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_init_worker,
+                initargs=(setup, token, payload, self._slots, lock),
+            )
+            self._pool_size = workers
+            self._installed = {token}
+            return self._executor
 
     def _discard_pool(self, wait: bool, kill: bool = False) -> None:
-        executor, self._executor = self._executor, None
-        self._pool_size = 0
-        self._installed = set()
-        if executor is None:
-            return
-        if kill:
-            for process in list((getattr(executor, "_processes", None) or {}).values()):
-                if process.is_alive():
-                    process.terminate()
-        executor.shutdown(wait=wait, cancel_futures=True)
+        with self._pool_lock:
+            executor, self._executor = self._executor, None
+            self._pool_size = 0
+            self._installed = set()
+            if executor is None:
+                return
+            if kill:
+                for process in list((getattr(executor, "_processes", None) or {}).values()):
+                    if process.is_alive():
+                        process.terminate()
+            executor.shutdown(wait=wait, cancel_futures=True)
 
     def close(self) -> None:
         """Shut the pool down (workers exit once their current chunk is done)."""
-        started = time.perf_counter()
-        had_pool = self._executor is not None
         self._discard_pool(wait=True)
-        if had_pool:
-            self._timings.record_pool(time.perf_counter() - started, part="stop")
-        self._timings.save()
         self._payloads.clear()
         super().close()
 
 
+class _Helper(threading.Thread):
+    """The helper thread: serves one :class:`_SharedMap` at a time, for every backend.
+
+    One per process, started at the first map that may share its items (starting
+    a thread costs 0.1 to 0.6 ms here, as much as 5 to 30 trivial items: once per
+    process, not per map or per run), idle between maps; a daemon, so that it
+    never keeps an interpreter alive. ``wake`` is set by a new map, by a map whose
+    pool pays off, and when a map is interrupted.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(name="outflow-parallel-helper", daemon=True)
+        self.wake = threading.Event()
+        self._lock = threading.Lock()
+        self.job: _SharedMap | None = None  # the next one
+        self._serving: _SharedMap | None = None
+
+    def submit(self, job: _SharedMap) -> bool:
+        """Serve ``job`` next; False if a map of another thread has the helper."""
+        with self._lock:
+            serving = self._serving
+            if serving is not None and not serving.returned:
+                return False
+            self.job = job
+        self.wake.set()
+        return True
+
+    def run(self) -> None:
+        while True:
+            self.wake.wait()
+            with self._lock:
+                self.wake.clear()
+                job = self._serving = self.job
+                self.job = None
+            if job is not None:
+                job.serve(self)
+            with self._lock:
+                self._serving = None
+
+
+_HELPER: dict[int, _Helper] = {}  # pid -> helper: a forked child makes its own
+_HELPER_LOCK = threading.Lock()
+
+
+def _helper_thread() -> _Helper:
+    """This process's helper thread, started at its first shared map."""
+    pid = os.getpid()
+    with _HELPER_LOCK:
+        helper = _HELPER.get(pid)
+        if helper is None or not helper.is_alive():
+            _HELPER.clear()
+            helper = _HELPER[pid] = _Helper()
+            helper.start()
+        return helper
+
+
+class _SharedMap:
+    """One map shared by the driver and the pool (see the module doc).
+
+    The driver (``run``) and the helper thread (``serve``) claim items from
+    ``next`` under ``lock``: the driver small pieces it runs itself, the helper
+    chunks it sends to workers (``outstanding`` counts those not collected yet).
+    """
+
+    # Class attributes: the state every map starts with (cheaper than setting it).
+    next = 0  # first item not claimed
+    stopped = False  # nothing more is claimed (a failure, Ctrl-C)
+    over = False  # the driver claims no more
+    handed_over = False  # ... because the pool runs the rest
+    helper_done = False  # the helper thread is done with this map
+    returned = False  # ``run`` returned (or raised)
+    outstanding = 0  # chunks claimed for workers, not collected yet
+    running = 0  # workers the helper sends chunks to
+    sent = 0  # chunks sent
+    bulk = 0  # items per chunk once handed over
+    answered = False  # a chunk came back from a worker
+    worker_seconds = 0.0  # seconds per item in workers (0: not known)
+    died = False  # a worker died
+    # Written by the driver between pieces, read by the helper.
+    done = 0  # items the driver ran
+    first: tuple[float, int] | None = None  # (end, items) of the driver's first piece
+    wanted = False  # the pool pays off: the helper starts it
+    switch: float | None = None  # the switch interval before the map
+    # The helper asks the driver to stop between two items while it forks.
+    park = False
+    parked: threading.Event | None = None
+    resume: threading.Event | None = None
+    helper: _Helper | None = None
+
+    def __init__(self, backend: ParallelBackend, workflow: Workflow, items: list[Any],
+                 workers: int) -> None:
+        self.backend = backend
+        self.workflow = workflow
+        self.items = items
+        self.total = len(items)
+        self.workers = workers  # items that may run at once, the driver's included
+        self.results: list[Any] = [None] * self.total
+        self.ranges: list[tuple[int, int]] = []  # [start, stop) of items that finished
+        self.failures: list[tuple[int, BaseException, str | None]] = []
+        self.cond = self.lock = backend._cond  # claims; a chunk collected, the helper done
+        self.pending: dict[Future[Any], tuple[int, int]] = {}  # chunks in workers
+        self.progress: deque[tuple[int, int]] = deque()  # from workers, for the driver
+        self.boundary = self.started = time.perf_counter()  # boundary: last piece's end
+        running = backend._executor is not None
+        self.threshold = PAYOFF * (POOL_USE_SECONDS if running else POOL_START_SECONDS)
+        #: A pool with a worker per CPU runs, that answered before.
+        self.warm = running and backend._pool_size >= workers
+
+    @property
+    def label(self) -> str:
+        return getattr(self.workflow, "label", repr(self.workflow))
+
+    def _report_progress(self, done: int, failed: int) -> None:
+        report = getattr(self.workflow, "report_progress", None)
+        if callable(report):
+            report(done, failed)
+
+    # -- claiming -----------------------------------------------------------------
+    def claim(self, size: int, worker: bool) -> tuple[int, int] | None:
+        with self.lock:
+            if self.stopped or self.next >= self.total:
+                return None
+            if worker:
+                self.outstanding += 1
+            start = self.next
+            self.next = stop = min(self.total, start + size)
+            return start, stop
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+
+    def finished(self) -> bool:
+        """Nothing is left for the pool: the driver ran out of items, or it stopped."""
+        return self.stopped or (self.over and not self.handed_over)
+
+    def seconds_per_item(self) -> float:
+        """Mean duration of an item (the driver's after its first piece, else the
+        workers'); 0 if not known yet."""
+        first = self.first
+        if first is not None and self.done > first[1]:
+            return (self.boundary - first[0]) / (self.done - first[1])
+        return self.worker_seconds
+
+    def long_items(self) -> bool:
+        """Items long enough for the GIL not to matter (or none has ended yet)."""
+        per_item = self.seconds_per_item()
+        return not per_item or per_item >= LONG_ITEM_SECONDS
+
+    def _share(self, runners: int) -> int:
+        """Guided self-scheduling: a runner takes at most this share of what is left."""
+        return max(1, math.ceil((self.total - self.next) / (2 * runners)))
+
+    # -- the driver ---------------------------------------------------------------
+    def run(self) -> list[Any]:
+        self._switch_faster()  # the helper's first look: after 0.5 ms, not 5 ms
+        helper = _helper_thread()
+        if helper.submit(self):
+            self.helper = helper
+        else:
+            self.helper_done = True  # this map runs here
+        try:
+            while True:
+                self._drive()
+                if self._wait_for_workers():
+                    break
+                self.handed_over = False  # the helper stopped: the driver goes on
+        except BaseException as error:
+            self._interrupted(error)
+            raise
+        finally:
+            self.returned = True
+            if self.switch is not None and sys.getswitchinterval() == SWITCH_SECONDS:
+                sys.setswitchinterval(self.switch)
+        if self.failures:
+            raise self._error()
+        return self.results
+
+    def _switch_faster(self) -> None:
+        """Let the threads feeding the pool have the GIL sooner (restored by ``run``)."""
+        if self.switch is None:
+            self.switch = sys.getswitchinterval()
+            if self.switch > SWITCH_SECONDS:
+                sys.setswitchinterval(SWITCH_SECONDS)
+
+    def _drive(self) -> None:
+        """Run pieces here until none is left, or the pool takes the rest over."""
+        run_item = self.workflow.run_item
+        items, results, ranges = self.items, self.results, self.ranges
+        size = 1  # the first piece measures an item
+        seconds = FIRST_PIECE_SECONDS  # the next piece's work: doubled up to the most
+        while True:
+            piece = self.claim(size, worker=False)
+            if piece is None:
+                return
+            start, stop = piece
+            index = start
+            try:
+                for index in range(start, stop):
+                    _CURRENT_ITEM.index = index
+                    results[index] = run_item(items[index])
+                _CURRENT_ITEM.index = None
+            except Exception as error:
+                _CURRENT_ITEM.index = None
+                ranges.append((start, index))
+                self.failures.append((index, error, traceback.format_exc()))
+                self.stop()
+                return
+            except BaseException:
+                _CURRENT_ITEM.index = None
+                ranges.append((start, index))
+                raise
+            ranges.append((start, stop))
+            self.done += stop - start
+            self.boundary = now = time.perf_counter()
+            if self.park:
+                self.parked.set()  # type: ignore[union-attr]
+                self.resume.wait()  # type: ignore[union-attr]
+            if self.progress:
+                self._report()
+            if self.first is None:  # not a measure: the first item warms caches up
+                self.first = (now, self.done)
+                per_item = now - self.started
+            else:
+                per_item = self.seconds_per_item()
+                if not self.wanted and per_item * (self.total - self.next) >= self.threshold:
+                    self.wanted = True
+                    if self.helper is not None:
+                        self.helper.wake.set()
+            if self.wanted and per_item < LONG_ITEM_SECONDS and not self.helper_done and (
+                    self.warm or self.answered and self.running >= self.workers):
+                # Short items, and a worker per CPU that answers: this thread would
+                # only keep the GIL from the threads feeding them. The helper sends
+                # them the rest at once.
+                self.handed_over = True
+                return
+            if self.running:  # small pieces: little left to wait for at the end
+                size = min(self._share(self.running + 1),
+                           math.ceil(FIRST_PIECE_SECONDS / per_item) if per_item else 64)
+            else:  # the pool may start after any piece: not too long ones
+                size = math.ceil(seconds / per_item) if per_item else 64
+                seconds = min(2 * seconds, DRIVER_PIECE_SECONDS)
+            size = max(1, size)
+
+    def _waiting(self) -> bool:
+        """(Under ``lock``.) Chunks are in workers, or the helper will send more."""
+        return self.outstanding > 0 or (
+            self.handed_over and not self.helper_done and not self.stopped
+            and self.next < self.total)
+
+    def _wait_for_workers(self) -> bool:
+        """Wait for the chunks in workers; False if items are left that nobody runs
+        (the helper stopped after the driver handed the rest over)."""
+        with self.lock:
+            self.over = True
+        # Not waking the helper up if it waits for the payoff: it would take the GIL
+        # from this thread now; its timer or the next map's start will.
+        parked = self.parked
+        if parked is not None:
+            parked.set()  # the helper need not wait for a pause between two items
+        while True:
+            with self.cond:
+                while self._waiting() and not self.progress:
+                    self.cond.wait()
+                busy = self._waiting()
+                left = not self.stopped and self.next < self.total
+            self._report()
+            if not busy:
+                return not left
+
+    def _report(self) -> None:
+        while self.progress:
+            self._report_progress(*self.progress.popleft())
+
+    def _interrupted(self, error: BaseException) -> None:
+        """Ctrl-C (or a bug) in the driver: kill the pool, keep what finished."""
+        with self.lock:
+            self.stopped = self.over = True
+        if self.helper is not None:
+            self.helper.wake.set()
+        if self.running or self.died:
+            self.backend._discard_pool(wait=False, kill=True)
+        if not (isinstance(getattr(error, "item_index", None), int)
+                and isinstance(getattr(error, "item_results", None), dict)):
+            # MapWorkflows keep these outputs (see the module doc); no item failed.
+            error.item_index = self.total  # type: ignore[attr-defined]
+            error.item_results = self._kept()  # type: ignore[attr-defined]
+
+    def _kept(self) -> dict[int, Any]:
+        results = self.results
+        kept = {}
+        for start, stop in sorted(list(self.ranges)):
+            for index in range(start, stop):
+                kept[index] = results[index]
+        return kept
+
+    def _error(self) -> ItemFailure:
+        index, error, text = min(self.failures, key=lambda failure: failure[0])
+        kept = self._kept()
+        if isinstance(error, ProcessDied):
+            died = WorkerDied(self.label, index, error, kept, self.total)
+            died.__cause__ = error
+            return died
+        failure = ItemFailure(self.label, index, error, kept, self.total, text)
+        failure.__cause__ = error
+        return failure
+
+    # -- the helper thread --------------------------------------------------------
+    def serve(self, helper: _Helper) -> None:
+        """Start (or take) the pool when it pays off, then feed it until the map ends."""
+        try:
+            if self._pays_off(helper):
+                self._switch_faster()  # the helper's pickling and forking, too
+                started = self._start_pool()
+                if started is not None:
+                    self._dispatch(*started)
+        except BaseException as exc:  # noqa: BLE001 - the driver runs the items
+            lost, self.pending = list(self.pending.values()), {}
+            text = traceback.format_exc()
+            for start, _ in lost:  # claimed, never collected: say so, never hang
+                self.failures.append((start, exc, text))
+                self.stop()
+                self._collected(0, 1)
+            logger.warning("%s: no worker processes (%s: %s)%s", self.label,
+                           type(exc).__name__, exc,
+                           "" if lost else "; the items run in this process")
+        finally:
+            if self.resume is not None:
+                self.resume.set()
+            with self.cond:
+                self.helper_done = True
+                self.cond.notify_all()
+
+    def _pays_off(self, helper: _Helper) -> bool:
+        """Wait until the work left is worth the pool, or the map is over."""
+        while True:
+            if self.wanted:
+                return True
+            if self.finished() or helper.job is not None:  # over, or a new map started
+                return False
+            left = self.total - self.next
+            if left <= 0:
+                return False
+            # The item the driver runs has taken this long already: the others may too.
+            running_for = time.perf_counter() - self.boundary
+            if running_for >= WATCH_SECONDS and running_for * left >= self.threshold:
+                return True
+            # Each setter of ``wake`` makes one of the conditions above true.
+            helper.wake.wait(max(max(self.threshold / left, WATCH_SECONDS) - running_for,
+                                 _HELPER_TICK))
+
+    def _start_pool(self) -> tuple[Any, ...] | None:
+        backend, workflow = self.backend, self.workflow
+        # Long items: the driver is a runner to the end, a worker fewer is enough (8
+        # items on 2 CPUs: 4 rounds, as with a pool of 2, where 3 runners would make
+        # 2 slow rounds of 3 and 1 of 2). Short ones: handed over to a worker per CPU.
+        long = self.long_items()
+        size = max(1, self.workers - 1) if long else self.workers
+        fork = backend._executor is None or (
+            backend._pool_size < size and not long)  # grown for short items
+        if not fork:
+            size = backend._pool_size  # as it is
+        elif backend._executor is not None and (
+                self.seconds_per_item() * (self.total - self.next)
+                < PAYOFF * POOL_START_SECONDS):
+            return None  # not worth a new pool: the driver runs the items
+        forked = fork and backend.start_method == "fork"
+        self.parked, self.resume = threading.Event(), threading.Event()
+        if fork or not backend._shipped(workflow):
+            # Pickle (and fork) while the driver is between two items.
+            self.park = True
+            if not self.over:
+                self.parked.wait(PARK_SECONDS)
+        try:
+            if self.finished():
+                return None
+            try:
+                token, payload = backend._ship(workflow)
+            except BackendError:
+                backend._unshippable[id(workflow)] = (workflow, id(workflow.plan))
+                raise
+            try:
+                setup = backend._pool_setup() if fork else None
+            except BackendError as exc:
+                backend._no_pool = exc
+                raise
+            if not forked:
+                self.park = False
+                self.resume.set()
+            with backend._pool_lock:
+                if self.finished():
+                    return None
+                executor = backend._pool(size, token, payload, setup)
+                self.running = backend._pool_size
+                if token in backend._installed:
+                    payload = None
+                with _fork_quietly():
+                    self._fill(executor, token, payload)  # forks the workers
+        finally:
+            self.park = False
+            self.resume.set()
+        return executor, token, payload
+
+    def _chunk(self) -> int:
+        if self.handed_over:  # what is left, in chunks as when every item goes there
+            if not self.bulk:
+                self.bulk = chunk_size(self.total - self.next, self.running)
+            return self.bulk
+        per_item = self.seconds_per_item()
+        if not per_item:
+            return 1  # the first item still runs: a long one
+        runners = self.running + 1
+        # Small first chunks: they answer soon, and the driver may then hand over.
+        seconds = FIRST_CHUNK_SECONDS if self.sent < self.running else WORKER_CHUNK_SECONDS
+        return max(1, min(self._share(runners), int(seconds / per_item)))
+
+    def _fill(self, executor: ProcessPoolExecutor, token: int, payload: bytes | None
+              ) -> None:
+        pending = self.pending
+        while True:
+            # A second chunk per worker hides the round trip; not for long items:
+            # at the end, the driver would wait for a queued one it could have run.
+            if not self.handed_over and len(pending) >= self.running * (
+                    1 if self.long_items() else 2):
+                return
+            piece = self.claim(self._chunk(), worker=True)
+            if piece is None:
+                return
+            self.sent += 1
+            start, stop = piece
+            try:
+                future = executor.submit(_run_chunk, token, payload, start,
+                                         self.items[start:stop])
+            except BaseException as exc:  # broken or shut down
+                failed: Future[Any] = Future()
+                failed.set_exception(exc)
+                future = failed
+            pending[future] = (start, stop)
+
+    def _dispatch(self, executor: ProcessPoolExecutor, token: int, payload: bytes | None
+                  ) -> None:
+        pending = self.pending
+        while True:
+            if not self.stopped:
+                self._fill(executor, token, payload)
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                start, stop = pending.pop(future)
+                self._collect(future, start, stop)
+            if self.stopped and self.failures:
+                first = min(index for index, _, _ in self.failures)
+                for future, (start, _stop) in list(pending.items()):
+                    if start > first and future.cancel():  # not started, after the failure
+                        del pending[future]
+                        self._collected()
+
+    def _collected(self, done: int = 0, failed: int = 0) -> None:
+        with self.cond:
+            self.outstanding -= 1
+            if done or failed:
+                self.progress.append((done, failed))
+            self.cond.notify_all()
+
+    def _collect(self, future: Future[Any], start: int, stop: int) -> None:
+        try:
+            results, failure, elapsed = future.result()
+        except CancelledError:
+            self._collected()
+            return
+        except BrokenProcessPool as broken:
+            self._worker_died(start, broken)
+            return
+        except Exception as exc:  # the chunk could not be sent or its results returned
+            self.failures.append((start, exc, traceback.format_exc()))
+            self.stop()
+            self._collected(0, 1)
+            return
+        count = len(results)
+        self.results[start:start + count] = results
+        self.ranges.append((start, start + count))
+        if count:
+            self.worker_seconds = elapsed / count
+            self.answered = True
+        if failure is not None:
+            index, error, text = failure
+            self.failures.append((start + index, error, text))
+            self.stop()
+        self._collected(count + (failure is not None), int(failure is not None))
+
+    def _worker_died(self, start: int, broken: BaseException) -> None:
+        if self.died:  # every pending chunk reports the same death
+            self._collected()
+            return
+        self.died = True
+        self.stop()
+        index, cause = _dead_worker(self.backend, start, broken)
+        self.failures.append((index, cause, None))
+        self._collected(0, 1)
+
+
 class _Collector:
-    """One map call: submits chunks, gathers results, turns failures into errors."""
+    """One map run by the pool only: submits chunks, gathers results, turns failures
+    into errors."""
 
     def __init__(self, backend: ParallelBackend, workflow: Workflow,
                  executor: ProcessPoolExecutor, token: int, payload: bytes | None,
@@ -328,9 +940,6 @@ class _Collector:
         self.finished: set[int] = set()
         self.failures: list[tuple[int, BaseException, str | None]] = []
         self.worker_died = False
-        self.first_result: float | None = None
-        self.busy = 0.0  # seconds spent running items, all runners together
-        self.timed = 0  # items those seconds cover
         report = getattr(workflow, "report_progress", None)
         self.report = report if callable(report) else None
 
@@ -361,29 +970,21 @@ class _Collector:
             raise self._error()
         return self.results
 
-    def item_seconds(self) -> float | None:
-        """Average seconds per item, as measured where the items ran."""
-        return self.busy / self.timed if self.timed else None
-
     def _collect(self, future: Future[Any], start: int, chunk: list[Any]) -> None:
-        from concurrent.futures import CancelledError
-        from concurrent.futures.process import BrokenProcessPool
-
         try:
-            results, failure, elapsed = future.result()
+            results, failure, _elapsed = future.result()
         except CancelledError:
             return
         except BrokenProcessPool as broken:
-            self._worker_died(start, len(chunk), broken)
+            if not self.worker_died:  # every pending chunk reports the same death
+                self.worker_died = True
+                self.failures.append((*_dead_worker(self.backend, start, broken), None))
+                self._progress(0, 1)
             return
         except Exception as exc:  # the chunk could not be sent or its results returned
             self.failures.append((start, exc, traceback.format_exc()))
             self._progress(0, 1)
             return
-        if self.first_result is None:
-            self.first_result = time.perf_counter() - elapsed
-        self.busy += elapsed
-        self.timed += len(results)
         for offset, result in enumerate(results):
             self.results[start + offset] = result
             self.finished.add(start + offset)
@@ -396,30 +997,6 @@ class _Collector:
         if self.report is not None:
             self.report(done, failed)
 
-    def _worker_died(self, start: int, count: int, broken: BaseException) -> None:
-        """Name the dead worker's item and exit status; the pool is discarded."""
-        if self.worker_died:
-            return  # every pending chunk reports the same death
-        self.worker_died = True
-        executor = self.backend._executor
-        processes = list((getattr(executor, "_processes", None) or {}).values())
-        self.backend._discard_pool(wait=True)  # joins the workers: exit codes are known
-        slots = _read_slots(self.backend._slots)
-        dead = [p for p in processes
-                if p.exitcode not in (None, 0, -signal.SIGTERM)] or [
-                p for p in processes if p.exitcode not in (None, 0)]
-        index, status = start, "died"
-        for process in dead:
-            status = _describe_exit(process.exitcode, process.pid)
-            running = slots.get(process.pid)
-            if running is not None and running >= 0:
-                index = running
-                break
-        cause = ProcessDied(f"worker process {status}")
-        cause.__cause__ = broken
-        self.failures.append((index, cause, None))
-        self._progress(0, 1)
-
     def _error(self) -> ItemFailure:
         index, error, text = min(self.failures, key=lambda failure: failure[0])
         kept = {i: self.results[i] for i in sorted(self.finished)}
@@ -430,6 +1007,39 @@ class _Collector:
         failure = ItemFailure(self.label, index, error, kept, self.total, text)
         failure.__cause__ = error
         return failure
+
+
+def _dead_worker(backend: ParallelBackend, start: int, broken: BaseException
+                 ) -> tuple[int, ProcessDied]:
+    """The dead worker's item and exit status; the pool is discarded (joined)."""
+    executor = backend._executor
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    backend._discard_pool(wait=True)  # joins the workers: exit codes are known
+    slots = _read_slots(backend._slots)
+    dead = [p for p in processes
+            if p.exitcode not in (None, 0, -signal.SIGTERM)] or [
+            p for p in processes if p.exitcode not in (None, 0)]
+    index, status = start, "died"
+    for process in dead:
+        status = _describe_exit(process.exitcode, process.pid)
+        running = slots.get(process.pid)
+        if running is not None and running >= 0:
+            index = running
+            break
+    cause = ProcessDied(f"worker process {status}")
+    cause.__cause__ = broken
+    return index, cause
+
+
+@contextmanager
+def _fork_quietly() -> Iterator[None]:
+    """Python 3.12+ warns at each fork of a process with threads (the helper thread
+    is one): this backend forks while the other threads hold no lock it knows of
+    (see "Start method" in the module doc)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks",
+                                category=DeprecationWarning)
+        yield
 
 
 def _describe_exit(code: int | None, pid: int) -> str:
@@ -464,6 +1074,19 @@ def _host_setup(pipeline_context: PipelineContext) -> tuple[Any, list[str]] | No
 
 #: Worker state, set once by the pool initializer.
 _WORKER: dict[str, Any] = {}
+
+#: The item each thread of this process runs now (driver or worker).
+_CURRENT_ITEM = threading.local()
+
+
+def current_item_index() -> int | None:
+    """Index, in the items given to :meth:`ParallelBackend.map`, of the item that the
+    calling thread runs now; None outside of a map's item.
+
+    Run tracking numbers the blocks of mapped items with it: items run here and in
+    the workers out of input order, so counting them would give wrong indexes.
+    """
+    return getattr(_CURRENT_ITEM, "index", None)
 #: The driver's plugin host, inherited by forked workers (see ``_set_up_worker``).
 _FORKED_HOST: list[Any] = [None]
 
@@ -533,19 +1156,19 @@ def _run_chunk(token: int, payload: bytes | None, start: int, items: list[Any]
     results: list[Any] = []
     started = time.perf_counter()
     try:
-        if slot < 0:
-            for item in items:
-                results.append(run_item(item))
-        else:
-            position = slot + 1
-            for offset, item in enumerate(items):
-                slots[position] = start + offset
-                results.append(run_item(item))
-            slots[position] = -1
+        for offset, item in enumerate(items):
+            _CURRENT_ITEM.index = start + offset
+            if slot >= 0:
+                slots[slot + 1] = start + offset
+            results.append(run_item(item))
+        if slot >= 0:
+            slots[slot + 1] = -1
     except Exception as error:  # noqa: BLE001 - sent back to the driver, which raises
         text = traceback.format_exc()
         return results, (len(results), _picklable(error, text), text), (
             time.perf_counter() - started)
+    finally:
+        _CURRENT_ITEM.index = None
     return results, None, time.perf_counter() - started
 
 
