@@ -53,49 +53,42 @@ def _worker_tracker(run):
     return worker_tracker(run)
 
 
+def _tracker_of(run):
+    """The tracker of ``run`` in this process (made on first use in a worker), or None
+    when the run is not tracked or already finished."""
+    tracker = run.extra.get(_TRACKER) if run is not None else None
+    if tracker is None and run is not None and _TRACKER in run.extra:
+        tracker = _worker_tracker(run)
+    return tracker
+
+
 @hookimpl
 def outflow_block_started(run, block, inputs):
-    tracker = run.extra.get(_TRACKER) if run is not None else None
+    tracker = _tracker_of(run)
     if tracker is None:
-        if run is None or _TRACKER not in run.extra:
-            return  # untracked (or finished)
-        tracker = _worker_tracker(run)
-        if tracker is None:
-            return
+        return
     tracker.block_started(block, inputs)
 
 
 @hookimpl
 def outflow_block_succeeded(run, block, outputs):
-    tracker = run.extra.get(_TRACKER) if run is not None else None
+    tracker = _tracker_of(run)
     if tracker is None:
-        if run is None or _TRACKER not in run.extra:
-            return  # untracked (or finished)
-        tracker = _worker_tracker(run)
-        if tracker is None:
-            return
+        return
     tracker.block_succeeded(block, outputs)
 
 
 @hookimpl
 def outflow_block_failed(run, block, error):
-    tracker = run.extra.get(_TRACKER) if run is not None else None
+    tracker = _tracker_of(run)
     if tracker is None:
-        if run is None or _TRACKER not in run.extra:
-            return  # untracked (or finished)
-        tracker = _worker_tracker(run)
-        if tracker is None:
-            return
+        return
     tracker.block_failed(block, error)
 
 
 @hookimpl
 def outflow_block_skipped(run, block):
-    tracker = run.extra.get(_TRACKER) if run is not None else None
+    tracker = _tracker_of(run)
     if tracker is None:
-        if run is None or _TRACKER not in run.extra:
-            return  # untracked (or finished)
-        tracker = _worker_tracker(run)
-        if tracker is None:
-            return
+        return
     tracker.block_skipped(block)
