@@ -234,7 +234,7 @@ def test_plugins_list_shows_exactly_the_installed_plugins(venv: Venv) -> None:
     assert [(r["name"], r["provides"]) for r in builtins] == [
         ("outflow.core", {"commands": ["plugins"], "config_defaults": ["logging"]})]
     # The run above went through the entry-point cache of this venv.
-    assert list((venv.cache_home / "outflow").glob("entry-points-*.json"))
+    assert list((venv.cache_home / "outflow").glob("entry-points-*.marshal"))
 
 
 def test_version_and_python_m_outflow(venv: Venv) -> None:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CONFIG_FILE_NAMES = ("config.yml", "config.yaml", "config.toml", "config.json")
 """The names looked for in the project directory, in order of preference."""
@@ -44,7 +46,7 @@ class ConfigFileError(Exception):
         line: int | None = None,
         column: int | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.path = _path(path)
         # One line whatever the parser said: the CLI prints exactly one line per error.
         self.message = " ".join(str(message).split())
         self.line = line
@@ -67,7 +69,7 @@ class ConfigFileError(Exception):
 def find_config_file(root: Path) -> Path | None:
     """Return the first of :data:`CONFIG_FILE_NAMES` that exists in ``root``, else ``None``."""
     for name in CONFIG_FILE_NAMES:
-        candidate = Path(root) / name
+        candidate = _path(root) / name
         if candidate.is_file():
             return candidate
     return None
@@ -82,7 +84,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     Raises :class:`ConfigFileError` for a missing file, an unsupported suffix, a syntax
     error, a broken or cyclic include, or a top level that is not a mapping.
     """
-    path = Path(path)
+    path = _path(path)
     _check_suffix(path)
     data = _load_any(path, (path,))
     if data is None and path.suffix.lower() in _YAML_SUFFIXES:
@@ -242,7 +244,7 @@ def _construct_include(constructor: Any, node: Any) -> Any:
         raise ConfigFileError(
             path, "!include expects a file path, e.g. `!include databases.yml`", line, column
         )
-    target = path.parent / Path(raw.strip()).expanduser()
+    target = path.parent / _path(raw.strip()).expanduser()
     if not target.is_file():
         raise ConfigFileError(path, f"included file not found: {target}", line, column)
     resolved = target.resolve()
@@ -252,6 +254,14 @@ def _construct_include(constructor: Any, node: Any) -> Any:
         raise ConfigFileError(path, f"include cycle: {shown}", line, column)
     _check_suffix(target)
     return _load_any(target, (*chain, target))
+
+
+def _path(value: Any) -> Path:
+    """``Path(value)``, importing pathlib on first use: ``outflow --help`` outside a
+    pipeline reads no file and should not pay for it."""
+    from pathlib import Path
+
+    return Path(value)
 
 
 def _display(path: Path, root_dir: Path) -> str:

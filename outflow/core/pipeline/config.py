@@ -7,8 +7,10 @@ tests that prepare a configuration (``config["databases"] = ...``).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class ConfigError(AttributeError):

@@ -16,12 +16,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outflow.core.pipeline.config import Config
 from outflow.core.pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class PipelineScopeError(RuntimeError):

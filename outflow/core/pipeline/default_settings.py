@@ -5,13 +5,14 @@ read on every start-up.
 """
 
 import os
-from pathlib import Path
+from typing import Any
 
 from outflow.core.pipeline.settings import Computed
 
 
-def _temp_dir() -> Path:
+def _temp_dir() -> Any:
     import tempfile
+    from pathlib import Path
 
     return Path(tempfile.gettempdir()) / "outflow_tmp"
 

@@ -14,8 +14,11 @@ import importlib.util
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class PipelineNotFoundError(LookupError):
@@ -28,13 +31,30 @@ class PipelineLocation:
     settings_module: ModuleType | None
 
 
-def find_settings_file(start: Path) -> Path | None:
-    """``settings.py`` in ``start`` or the nearest parent that has one."""
-    for directory in (start, *start.parents):
-        candidate = directory / "settings.py"
-        if candidate.is_file():
-            return candidate
-    return None
+def find_settings_file(start: str | os.PathLike[str]) -> Path | None:
+    """``settings.py`` in ``start`` or the nearest parent that has one.
+
+    Walks with ``os.path``: outside any pipeline (``outflow --help`` in a home
+    directory) this is all that runs, and pathlib need not be imported for it.
+    """
+    directory = os.path.realpath(start)
+    while True:
+        candidate = os.path.join(directory, "settings.py")
+        if os.path.isfile(candidate):
+            from pathlib import Path
+
+            return Path(candidate)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def _resolved(value: str | os.PathLike[str]) -> Path:
+    """``Path(value).resolve()``; pathlib is imported only once a pipeline is involved."""
+    from pathlib import Path
+
+    return Path(value).resolve()
 
 
 def add_pipeline_paths(root: Path) -> None:
@@ -52,7 +72,7 @@ def add_pipeline_paths(root: Path) -> None:
 def _import_settings_file(path: Path) -> ModuleType:
     """Import ``path`` as the module ``settings``, replacing another pipeline's one."""
     current = sys.modules.get("settings")
-    if current is not None and Path(getattr(current, "__file__", "") or "") == path:
+    if current is not None and _resolved(getattr(current, "__file__", "") or "/") == path:
         return current
     spec = importlib.util.spec_from_file_location("settings", path)
     if spec is None or spec.loader is None:
@@ -74,9 +94,9 @@ def locate_pipeline(
 ) -> PipelineLocation:
     """Resolve the pipeline from explicit arguments, the environment, or the directory tree."""
     settings_module = settings_module or os.environ.get("OUTFLOW_SETTINGS_MODULE") or None
-    root = Path(root_directory).resolve() if root_directory else None
+    root = _resolved(root_directory) if root_directory else None
     if root is None and os.environ.get("PIPELINE_ROOT_DIRECTORY"):
-        root = Path(os.environ["PIPELINE_ROOT_DIRECTORY"]).resolve()
+        root = _resolved(os.environ["PIPELINE_ROOT_DIRECTORY"])
     if settings_module:
         if root is not None:
             add_pipeline_paths(root)
@@ -89,16 +109,16 @@ def locate_pipeline(
                 ) from None
             raise
         if root is None and getattr(module, "ROOT_DIRECTORY", None):
-            root = Path(module.ROOT_DIRECTORY).resolve()
+            root = _resolved(module.ROOT_DIRECTORY)
         if root is None and getattr(module, "__file__", None):
-            root = Path(module.__file__).resolve().parent
+            root = _resolved(module.__file__).parent
             add_pipeline_paths(root)
         return PipelineLocation(root, module)
     if root is not None:
         settings_file = root / "settings.py"
         found = settings_file if settings_file.is_file() else None
     else:
-        found = find_settings_file((cwd or Path.cwd()).resolve())
+        found = find_settings_file(cwd or os.getcwd())
         root = found.parent if found is not None else None
     if found is None:
         return PipelineLocation(root, None)

@@ -17,14 +17,16 @@ import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outflow.core.cli.global_options import GlobalOptions, hoist_global_options
 from outflow.core.pipeline.config import Config
 from outflow.core.pipeline.context import PipelineContext, activate
 from outflow.core.pipeline.discovery import locate_pipeline
 from outflow.core.pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class Pipeline:
@@ -95,7 +97,12 @@ class Pipeline:
         )
 
         chosen = options.config or self.config_path or os.environ.get("OUTFLOW_CONFIG_PATH")
-        path = Path(chosen) if chosen else (find_config_file(root) if root else None)
+        if chosen:
+            from pathlib import Path
+
+            path: Path | None = Path(chosen)
+        else:
+            path = find_config_file(root) if root else None
         defaults: dict[str, Any] = {}
         for entry in host.collect().all("config_defaults"):
             defaults = merge_config(defaults, {entry.name: entry.target})
@@ -119,4 +126,6 @@ class Pipeline:
     @staticmethod
     def get_parent_directory_posix_path(module_path: str | os.PathLike[str]) -> str:
         """Directory of a file (``manage.py``'s ``__file__``), as a POSIX path."""
+        from pathlib import Path
+
         return Path(module_path).resolve().parent.as_posix()

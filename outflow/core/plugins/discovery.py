@@ -2,7 +2,7 @@
 
 ``importlib.metadata`` costs about 50 ms to import and scan on these machines, more
 than the rest of ``outflow --help``. The scan's result is therefore cached in a
-small JSON file keyed by a fingerprint of ``sys.path``: the names and modification
+small file keyed by a fingerprint of ``sys.path``: the names and modification
 times of the ``*.dist-info``, ``*.egg-info`` and ``*.pth`` entries of each path
 directory (not the directories' own times: the working directory is on the path
 and changes all the time). Any ``pip install`` or ``pip uninstall`` changes that
@@ -12,12 +12,11 @@ fingerprint, so the cache is never stale in practice;
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import sys
 import zlib
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from outflow.core.plugins import ENTRY_POINT_GROUP
 
@@ -58,9 +57,9 @@ def _path_fingerprint(paths: list[str]) -> str:
     return "".join(parts)
 
 
-def _cache_dir() -> Path:
+def _cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "outflow"
+    return os.path.join(base, "outflow")
 
 
 def _scan() -> list[EntryPointInfo]:
@@ -86,31 +85,36 @@ def discover_entry_points() -> list[EntryPointInfo]:
         return _scan()
     fingerprint = _path_fingerprint(list(sys.path))
     key = zlib.crc32(fingerprint.encode(errors="surrogateescape"))
-    cache_file = _cache_dir() / f"entry-points-{key:08x}.json"
+    # marshal rather than json: a builtin module, nothing to import at start-up. A file
+    # written by another Python version fails to load and is simply rewritten.
+    cache_file = os.path.join(_cache_dir(), f"entry-points-{key:08x}.marshal")
     try:
-        data = json.loads(cache_file.read_text())
+        with open(cache_file, "rb") as handle:
+            data = marshal.load(handle)
         if data["fingerprint"] == fingerprint:
             return [EntryPointInfo(**item) for item in data["entry_points"]]
-    except (OSError, ValueError, TypeError, KeyError):
+    except (OSError, ValueError, TypeError, KeyError, EOFError):
         pass
     infos = _scan()
     payload = {"fingerprint": fingerprint, "entry_points": [asdict(info) for info in infos]}
-    _write_atomically(cache_file, json.dumps(payload))
+    _write_atomically(cache_file, marshal.dumps(payload))
     return infos
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: str, data: bytes) -> None:
     """Write the cache without ever leaving a half-written file; failures are ignored."""
     import tempfile
 
+    directory = os.path.dirname(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
-        stale = sorted(path.parent.glob("entry-points-*.json"), key=os.path.getmtime)[:-_KEEP]
-        for old in stale:
-            old.unlink(missing_ok=True)
+        caches = [os.path.join(directory, name) for name in os.listdir(directory)
+                  if name.startswith("entry-points-")]
+        for old in sorted(caches, key=os.path.getmtime)[:-_KEEP]:
+            os.unlink(old)
     except OSError:
         pass
