@@ -715,15 +715,7 @@ class _SharedMap:
         return kept
 
     def _error(self) -> ItemFailure:
-        index, error, text = min(self.failures, key=lambda failure: failure[0])
-        kept = self._kept()
-        if isinstance(error, ProcessDied):
-            died = WorkerDied(self.label, index, error, kept, self.total)
-            died.__cause__ = error
-            return died
-        failure = ItemFailure(self.label, index, error, kept, self.total, text)
-        failure.__cause__ = error
-        return failure
+        return _first_failure(self.label, self.failures, self._kept(), self.total)
 
     # -- the helper thread --------------------------------------------------------
     def serve(self, helper: _Helper) -> None:
@@ -998,15 +990,21 @@ class _Collector:
             self.report(done, failed)
 
     def _error(self) -> ItemFailure:
-        index, error, text = min(self.failures, key=lambda failure: failure[0])
         kept = {i: self.results[i] for i in sorted(self.finished)}
-        if isinstance(error, ProcessDied):
-            died = WorkerDied(self.label, index, error, kept, self.total)
-            died.__cause__ = error
-            return died
-        failure = ItemFailure(self.label, index, error, kept, self.total, text)
-        failure.__cause__ = error
-        return failure
+        return _first_failure(self.label, self.failures, kept, self.total)
+
+
+def _first_failure(label: str, failures: list[tuple[int, BaseException, str]],
+                   kept: dict[int, Any], total: int) -> ItemFailure:
+    """The error of the first failing item in input order, finished outputs kept."""
+    index, error, text = min(failures, key=lambda failure: failure[0])
+    if isinstance(error, ProcessDied):
+        died = WorkerDied(label, index, error, kept, total)
+        died.__cause__ = error
+        return died
+    failure = ItemFailure(label, index, error, kept, total, text)
+    failure.__cause__ = error
+    return failure
 
 
 def _dead_worker(backend: ParallelBackend, start: int, broken: BaseException
