@@ -10,7 +10,8 @@ declares them. Some are needed even earlier: ``--settings``, ``--config``,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+
+from outflow.core.records import Record
 
 #: option string -> (attribute, takes a value)
 GLOBAL_OPTIONS: dict[str, tuple[str, bool]] = {
@@ -32,17 +33,22 @@ class GlobalOptionError(ValueError):
     """A global option lacks its value."""
 
 
-@dataclass
-class GlobalOptions:
-    version: bool = False
-    settings: str | None = None
-    config: str | None = None
-    backend: str | None = None
-    log_level: str | None = None
-    dry_run: bool = False
-    db_untracked: bool = False
-    overwrite_cache: bool = False
-    plugins: list[str] = field(default_factory=list)
+class GlobalOptions(Record):
+    """The global options found in ``argv``; unset ones keep their defaults."""
+
+    __slots__ = ("version", "settings", "config", "backend", "log_level", "dry_run",
+                 "db_untracked", "overwrite_cache", "plugins")
+
+    def __init__(self) -> None:
+        self.version = False
+        self.settings: str | None = None
+        self.config: str | None = None
+        self.backend: str | None = None
+        self.log_level: str | None = None
+        self.dry_run = False
+        self.db_untracked = False
+        self.overwrite_cache = False
+        self.plugins: list[str] = []
 
 
 def hoist_global_options(argv: Sequence[str]) -> tuple[GlobalOptions, list[str]]:

@@ -13,21 +13,23 @@ Commands come from two places:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
 from outflow.core.cli.click_commands import SuggestingGroup, build_click_command
 from outflow.core.commands.command import Command, RootCommand
+from outflow.core.records import Record
 
 
-@dataclass
-class PipelineCommands:
+class PipelineCommands(Record):
     """The pipeline's commands, indexed by flat name and by plugin group."""
 
-    flat: dict[str, list[type[Command]]] = field(default_factory=dict)
-    groups: dict[str, tuple[str, dict[str, type[Command]]]] = field(default_factory=dict)
+    __slots__ = ("flat", "groups")
+
+    def __init__(self) -> None:
+        self.flat: dict[str, list[type[Command]]] = {}
+        self.groups: dict[str, tuple[str, dict[str, type[Command]]]] = {}
 
     @classmethod
     def collect(cls, root_classes: list[type[Command]], plugins: list[str],

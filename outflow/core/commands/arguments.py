@@ -11,10 +11,11 @@ store_false, store_const, count, append), ``type``, ``default``, ``help``,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import click
+
+from outflow.core.records import Record
 
 #: Options owned by the ``outflow`` root; a command may not define them again.
 RESERVED_OPTIONS = frozenset(
@@ -75,12 +76,14 @@ def _click_type(type_: Any) -> click.ParamType:
     return _CallableType(type_)
 
 
-@dataclass
-class ArgumentSpec:
+class ArgumentSpec(Record):
     """One ``add_argument`` call, kept until the click parameter is built."""
 
-    names: tuple[str, ...]
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("names", "kwargs")
+
+    def __init__(self, names: tuple[str, ...], kwargs: dict[str, Any] | None = None) -> None:
+        self.names = names
+        self.kwargs: dict[str, Any] = kwargs if kwargs is not None else {}
 
     @property
     def is_option(self) -> bool:

@@ -13,9 +13,10 @@ import importlib
 import importlib.util
 import os
 import sys
-from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
+
+from outflow.core.records import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,10 +26,14 @@ class PipelineNotFoundError(LookupError):
     """A settings module was named but could not be imported."""
 
 
-@dataclass
-class PipelineLocation:
-    root: Path | None
-    settings_module: ModuleType | None
+class PipelineLocation(Record):
+    """Where the pipeline is: its root directory and settings module (either may be None)."""
+
+    __slots__ = ("root", "settings_module")
+
+    def __init__(self, root: Path | None, settings_module: ModuleType | None) -> None:
+        self.root = root
+        self.settings_module = settings_module
 
 
 def find_settings_file(start: str | os.PathLike[str]) -> Path | None:

@@ -22,7 +22,6 @@ import importlib.util
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -31,6 +30,7 @@ import pluggy
 from outflow.core import hookspecs
 from outflow.core.plugins.discovery import EntryPointInfo, discover_entry_points
 from outflow.core.plugins.registry import KINDS, Provided, Registry
+from outflow.core.records import FrozenRecord, Record
 
 BUILTIN_PLUGINS = {"outflow.core": "outflow.core.builtin_plugin"}
 
@@ -41,19 +41,23 @@ class PluginLoadError(RuntimeError):
     """A plugin failed to load while ``OUTFLOW_STRICT_PLUGINS`` is set."""
 
 
-@dataclass
-class PluginRecord:
+class PluginRecord(Record):
     """One plugin as ``outflow plugins list`` shows it."""
 
-    name: str
-    module: str
-    distribution: str | None = None
-    version: str | None = None
-    status: str = "loaded"  # loaded | blocked | error
-    error: str | None = None
-    kind: str = "entry-point"  # entry-point | builtin | pipeline
-    hooks: list[str] = field(default_factory=list)
-    provides: dict[str, list[str]] = field(default_factory=dict)
+    __slots__ = ("name", "module", "distribution", "version", "status", "error", "kind",
+                 "hooks", "provides")
+
+    def __init__(self, name: str, module: str, distribution: str | None = None,
+                 version: str | None = None, kind: str = "entry-point") -> None:
+        self.name = name
+        self.module = module
+        self.distribution = distribution
+        self.version = version
+        self.kind = kind  # entry-point | builtin | pipeline
+        self.status = "loaded"  # loaded | blocked | error
+        self.error: str | None = None
+        self.hooks: list[str] = []
+        self.provides: dict[str, list[str]] = {}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,15 +77,19 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
-@dataclass(frozen=True)
-class LoadOptions:
+class LoadOptions(FrozenRecord):
     """How plugins are selected; built from the environment and ``-p`` options."""
 
-    autoload: bool = True
-    allow: frozenset[str] | None = None
-    blocked: frozenset[str] = frozenset()
-    requested: frozenset[str] = frozenset()
-    strict: bool = False
+    __slots__ = ("autoload", "allow", "blocked", "requested", "strict")
+
+    def __init__(self, autoload: bool = True, allow: frozenset[str] | None = None,
+                 blocked: frozenset[str] = frozenset(), requested: frozenset[str] = frozenset(),
+                 strict: bool = False) -> None:
+        self.autoload = autoload
+        self.allow = allow
+        self.blocked = blocked
+        self.requested = requested
+        self.strict = strict
 
     @classmethod
     def from_environment(cls, plugin_options: Iterable[str] = ()) -> LoadOptions:

@@ -8,14 +8,21 @@ name, and tell ``outflow plugins list`` who provides what.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+from outflow.core.records import Record
 
 KINDS = ("commands", "backends", "models", "migrations", "blocks", "config_defaults")
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_NAME_CHARS = _NAME_START | frozenset("0123456789_.-")
+
+
+def valid_name(name: str) -> bool:
+    """A letter, then letters, digits, ``_``, ``.`` or ``-`` (checked without ``re``:
+    this runs for every registration of every start)."""
+    return bool(name) and name[0] in _NAME_START and _NAME_CHARS.issuperset(name)
 
 
 class RegistrationError(ValueError):
@@ -34,17 +41,20 @@ def load_target(target: Any) -> Any:
     return obj
 
 
-@dataclass
-class Provided:
+class Provided(Record):
     """One thing a plugin provides."""
 
-    kind: str
-    name: str
-    target: Any
-    plugin: str
-    help: str = ""
-    aliases: tuple[str, ...] = ()
-    options: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("kind", "name", "target", "plugin", "help", "aliases", "options")
+
+    def __init__(self, kind: str, name: str, target: Any, plugin: str, help: str = "",
+                 aliases: tuple[str, ...] = (), options: dict[str, Any] | None = None) -> None:
+        self.kind = kind
+        self.name = name
+        self.target = target
+        self.plugin = plugin
+        self.help = help
+        self.aliases = aliases
+        self.options: dict[str, Any] = options if options is not None else {}
 
     def load(self) -> Any:
         """Import the target (a lazy string) and return it."""
@@ -74,7 +84,7 @@ class Registry:
             raise RegistrationError(f"unknown registration kind {entry.kind!r}")
         table = self._tables[entry.kind]
         for name in (entry.name, *entry.aliases):
-            if entry.kind in ("commands", "backends", "blocks") and not _NAME.match(name):
+            if entry.kind in ("commands", "backends", "blocks") and not valid_name(name):
                 raise RegistrationError(
                     f"plugin {entry.plugin!r} registers an invalid {entry.kind[:-1]} "
                     f"name {name!r}: use letters, digits, '_', '-' or '.'"
