@@ -28,8 +28,9 @@ CONFIG_FILE_NAMES = ("config.yml", "config.yaml", "config.toml", "config.json")
 
 _YAML_SUFFIXES = (".yml", ".yaml")
 _SUPPORTED_SUFFIXES = (*_YAML_SUFFIXES, ".toml", ".json")
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_TOML_END_OF_DOCUMENT = re.compile(r"\s*\(at end of document\)\s*$")
+# Patterns as text: ``re`` compiles them on first use (an error), not at every start.
+_TOML_POSITION = r"\s*\(at line (\d+), column (\d+)\)\s*$"
+_TOML_END_OF_DOCUMENT = r"\s*\(at end of document\)\s*$"
 
 
 class ConfigFileError(Exception):
@@ -182,15 +183,15 @@ def _load_toml(path: Path, text: str) -> Any:
         line = getattr(exc, "lineno", None)  # Python >= 3.14 only
         column = getattr(exc, "colno", None)
         message = getattr(exc, "msg", None) or str(exc)
-        found = _TOML_POSITION.search(message)
+        found = re.search(_TOML_POSITION, message)
         if found:
             if line is None:
                 line, column = int(found.group(1)), int(found.group(2))
             message = message[: found.start()]
-        elif _TOML_END_OF_DOCUMENT.search(message):
+        elif re.search(_TOML_END_OF_DOCUMENT, message):
             if line is None:
                 line = text.count("\n") + 1
-            message = _TOML_END_OF_DOCUMENT.sub("", message) + " (at end of document)"
+            message = re.sub(_TOML_END_OF_DOCUMENT, "", message) + " (at end of document)"
         raise ConfigFileError(path, message, line, column) from None
 
 
