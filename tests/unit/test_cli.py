@@ -284,3 +284,23 @@ def test_error_lines_never_show_configured_secrets(run_cli, make_pipeline):
     code, _, err = run_cli(["leak"], root)
     assert code == 1
     assert "hunter2-secret" not in err and "cannot log in with ******" in err
+
+
+@pytest.mark.parametrize(("columns", "width"), [("60", 58), ("300", 98), ("20", 50), ("", 78),
+                                                ("wide", 78)])
+def test_help_width_follows_click_rule(monkeypatch: pytest.MonkeyPatch, columns: str,
+                                       width: int) -> None:
+    import io
+
+    from outflow.core.cli.app import help_width
+
+    monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.setattr(sys, "__stdout__", io.StringIO())  # not a terminal: 80 columns
+    assert help_width() == width
+
+
+def test_help_is_wrapped_to_columns(run_cli, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    code, out, _ = run_cli(["--help"], cwd=tmp_path)
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 58

@@ -57,3 +57,32 @@ def test_cli_start_up_imports_no_heavy_library(tmp_path: Path, argv: list[str]) 
     assert result["imported"] == [], (
         f"`outflow {' '.join(argv)}` imported {result['imported']}: import them lazily"
     )
+
+
+#: Modules that a start with a warm entry-point cache has no use for, outside a pipeline.
+NOT_ON_A_WARM_START = ("importlib.metadata", "dataclasses", "shutil", "zlib", "pathlib",
+                       "outflow.core.configuration.loader")
+
+# Without json, which the probe above needs and which would hide json's own import.
+_WARM_PROBE = """
+import contextlib, io, sys
+from outflow.core.cli.main import run
+
+watched = sys.argv[1].split(",")
+with contextlib.redirect_stdout(io.StringIO()):
+    code = run(["--help"])
+print(code, ",".join(sorted(name for name in watched if name in sys.modules)))
+"""
+
+
+def test_a_warm_start_reads_no_metadata_and_no_unused_module(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OUTFLOW_")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / ".cache")
+    argv = [sys.executable, "-c", _WARM_PROBE, ",".join(NOT_ON_A_WARM_START)]
+    cold = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=60)
+    assert cold.stdout.split()[0] == "0", cold.stderr
+    assert "importlib.metadata" in cold.stdout  # the first start scans
+    warm = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=60)
+    assert warm.stdout.split() == ["0"], f"a warm start imported {warm.stdout.split()[1:]}"

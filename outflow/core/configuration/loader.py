@@ -20,8 +20,13 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from outflow.core.configuration.merge import merge_config
+
 if TYPE_CHECKING:
     from pathlib import Path
+
+__all__ = ["CONFIG_FILE_NAMES", "ConfigFileError", "find_config_file", "load_config_file",
+           "merge_config"]
 
 CONFIG_FILE_NAMES = ("config.yml", "config.yaml", "config.toml", "config.json")
 """The names looked for in the project directory, in order of preference."""
@@ -93,38 +98,6 @@ def load_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigFileError(path, f"top level must be a mapping, got {type(data).__name__}")
     return data
-
-
-def merge_config(defaults: Mapping[Any, Any], overrides: Mapping[Any, Any]) -> dict[Any, Any]:
-    """Return a new dict: ``overrides`` laid over ``defaults``.
-
-    Where both sides hold a mapping the two are merged recursively, so a user who writes
-    only ``logging: {loggers: ...}`` keeps the default formatters and handlers. Any other
-    value in ``overrides`` -- lists included -- replaces the default: concatenating lists
-    would make it impossible to remove a default entry. Neither argument is modified, and
-    the result shares no mutable value with them.
-    """
-    merged = {key: _copy(value) for key, value in defaults.items()}
-    for key, value in overrides.items():
-        base = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(base, Mapping):
-            merged[key] = merge_config(base, value)
-        else:
-            merged[key] = _copy(value)
-    return merged
-
-
-# ------------------------------------------------------------------------ helpers
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_copy(item) for item in value]
-    if isinstance(value, (set, dict, bytearray)):
-        return value.copy()
-    return value
 
 
 def _check_suffix(path: Path) -> None:

@@ -144,7 +144,7 @@ def configure_logging(section: Mapping[str, Any] | None = None, level: str | Non
     """
     import logging.config
 
-    from outflow.core.configuration.loader import merge_config
+    from outflow.core.configuration.merge import merge_config
 
     forced = _check_level(level) if level is not None else None
     config = merge_config(default_logging_config(), section or {})

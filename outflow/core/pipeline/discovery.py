@@ -10,7 +10,6 @@ directory are put on ``sys.path`` so that plugins work without being installed.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import sys
 from types import ModuleType
@@ -76,6 +75,8 @@ def add_pipeline_paths(root: Path) -> None:
 
 def _import_settings_file(path: Path) -> ModuleType:
     """Import ``path`` as the module ``settings``, replacing another pipeline's one."""
+    import importlib.util  # only with a settings file: not on the path of a bare start
+
     current = sys.modules.get("settings")
     if current is not None and _resolved(getattr(current, "__file__", "") or "/") == path:
         return current

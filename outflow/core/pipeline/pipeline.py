@@ -90,23 +90,26 @@ class Pipeline:
         return pipeline_context
 
     def _load_config(self, options: GlobalOptions, root: Path | None, host: Any) -> Config:
-        from outflow.core.configuration.loader import (
-            find_config_file,
-            load_config_file,
-            merge_config,
-        )
+        from outflow.core.configuration.merge import merge_config
 
         chosen = options.config or self.config_path or os.environ.get("OUTFLOW_CONFIG_PATH")
+        path: Path | None = None
         if chosen:
             from pathlib import Path
 
-            path: Path | None = Path(chosen)
-        else:
-            path = find_config_file(root) if root else None
+            path = Path(chosen)
+        elif root:
+            from outflow.core.configuration.loader import find_config_file
+
+            path = find_config_file(root)
         defaults: dict[str, Any] = {}
         for entry in host.collect().all("config_defaults"):
             defaults = merge_config(defaults, {entry.name: entry.target})
-        values = load_config_file(path) if path is not None else {}
+        values: dict[str, Any] = {}
+        if path is not None:
+            from outflow.core.configuration.loader import load_config_file
+
+            values = load_config_file(path)
         return Config(merge_config(defaults, values), file=path)
 
     # -- running ------------------------------------------------------------------

@@ -30,7 +30,6 @@ import marshal
 import os
 import sys
 import time
-import zlib
 from typing import Any
 
 from outflow.core.plugins import ENTRY_POINT_GROUP
@@ -152,10 +151,15 @@ def distribution_entries(directory: str) -> str:
 
 
 def cache_file_for(paths: list[str]) -> str:
-    """One cache file per ``sys.path``; the file stores the path whole, so a CRC
-    collision costs a rescan, never a wrong answer (and ``hashlib`` stays unimported)."""
-    key = zlib.crc32("\0".join(paths).encode(errors="surrogateescape"))
-    return os.path.join(cache_dir(), f"entry-points-{key:08x}.marshal")
+    """One cache file per ``sys.path``.
+
+    The name hashes a tuple of the path's bytes: integers hash alike in every process,
+    unlike ``str`` (``PYTHONHASHSEED``), and neither ``hashlib`` nor ``zlib`` need be
+    imported. The file stores the path whole, so a collision costs a rescan, never a
+    wrong answer.
+    """
+    key = hash(tuple("\0".join(paths).encode(errors="surrogateescape"))) & 0xFFFFFFFFFFFF
+    return os.path.join(cache_dir(), f"entry-points-{key:012x}.marshal")
 
 
 def cache_dir() -> str:

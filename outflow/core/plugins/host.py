@@ -18,7 +18,6 @@ Switches, modelled on pytest, llm and datasette:
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Iterable
@@ -215,8 +214,10 @@ class PluginHost:
         return module
 
     def _import_submodule(self, record: PluginRecord, name: str) -> None:
+        from importlib.util import find_spec
+
         try:
-            if importlib.util.find_spec(name) is not None:
+            if find_spec(name) is not None:
                 importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001
             self._fail(record, f"cannot import {name}: {type(exc).__name__}: {exc}")
@@ -293,8 +294,10 @@ def _load_entry_point(value: str) -> Any:
 
 
 def _has_submodule(package: str, name: str) -> bool:
+    from importlib.util import find_spec
+
     try:
-        return importlib.util.find_spec(f"{package}.{name}") is not None
+        return find_spec(f"{package}.{name}") is not None
     except (ImportError, ValueError):
         return False
 
