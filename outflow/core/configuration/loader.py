@@ -33,7 +33,7 @@ CONFIG_FILE_NAMES = ("config.yml", "config.yaml", "config.toml", "config.json")
 
 _YAML_SUFFIXES = (".yml", ".yaml")
 _SUPPORTED_SUFFIXES = (*_YAML_SUFFIXES, ".toml", ".json")
-# Patterns as text: ``re`` compiles them on first use (an error), not at every start.
+# Patterns as text: ``re`` compiles them when a TOML error is reported, not at every start.
 _TOML_POSITION = r"\s*\(at line (\d+), column (\d+)\)\s*$"
 _TOML_END_OF_DOCUMENT = r"\s*\(at end of document\)\s*$"
 
