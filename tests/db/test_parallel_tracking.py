@@ -21,9 +21,6 @@ from sqlalchemy.orm import Session, aliased
 
 from outflow.management.models import Block, Edge, Run, RuntimeException
 
-pytest.importorskip("outflow.library.workflows")
-pytest.importorskip("outflow.multiprocessing.backend")
-
 ITEMS = 8
 
 COMMANDS = '''

@@ -342,7 +342,6 @@ class Mapped(Command):
 
 
 def test_mapped_items_are_recorded_with_their_index(make_pipeline, run_cli) -> None:
-    pytest.importorskip("outflow.library.workflows")
     root = make_pipeline(plugins=["mapdemo"], config="databases:\n  default: {dialect: sqlite}\n",
                          files={"plugins/mapdemo/mapdemo/__init__.py": "",
                                 "plugins/mapdemo/mapdemo/commands.py": MAP_COMMANDS})

@@ -1,20 +1,13 @@
 """``outflow management create pipeline|plugin``: layout, rendered names, refusals, packaging.
 
 The commands run in-process (``run_cli``); the generated pipeline runs in a
-subprocess (``python manage.py ...``), as a user runs it.
-
-Until outflow-sequential ships its ``default`` backend, commands cannot run through
-the real backend: the in-process tests then replace the backend lookup with a no-op
-backend, and the generated pipelines get one through ``settings.BACKENDS``. Every
-command here does its work in ``setup_tasks`` (the hello command, the create
-commands), which runs before the backend; ``compute_data`` needs the real backend and
-is skipped without it.
+subprocess (``python manage.py ...``), as a user runs it, through the real default
+backend.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import re
 import subprocess
@@ -44,47 +37,6 @@ HELLO_LINE = re.compile(
     r"commands\.py:\d+ - INFO - Hello from data_reduction$",
     re.MULTILINE,
 )
-
-NOOP_BACKEND = '''
-class NoOpBackend:
-    """Stands in for the default backend while outflow-sequential lacks it."""
-
-    def __init__(self, pipeline_context):
-        pass
-
-    def run(self, workflow, run):
-        return None
-
-    def close(self):
-        pass
-'''
-
-
-def _has_default_backend() -> bool:
-    try:
-        return importlib.util.find_spec("outflow.sequential.backend") is not None
-    except ImportError:
-        return False
-
-
-class _NoOpBackend:
-    def __init__(self, pipeline_context: object) -> None:
-        pass
-
-    def run(self, workflow: object, run: object) -> None:
-        return None
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.fixture(autouse=True)
-def _backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not _has_default_backend():
-        from outflow.core.commands import execution
-
-        monkeypatch.setattr(execution, "load_backend_class", lambda *args: _NoOpBackend)
-
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
@@ -117,9 +69,6 @@ def tuto_pipeline(run_cli, tmp_path: Path) -> Path:
     assert "    'outflow.management',\n" in text
     text = text.replace("    'outflow.management',\n",
                         "    'outflow.management',\n    'tuto.data_reduction',\n")
-    if not _has_default_backend():
-        (pipeline / "noop_backend.py").write_text(NOOP_BACKEND)
-        text += '\nBACKENDS = {"default": "noop_backend:NoOpBackend"}\n'
     settings.write_text(text)
     return pipeline
 
@@ -245,8 +194,6 @@ def test_hello_command_of_the_generated_plugin(tuto_pipeline: Path) -> None:
     assert HELLO_LINE.search(done.stderr), done.stderr
 
 
-@pytest.mark.skipif(not _has_default_backend(),
-                    reason="outflow-sequential does not provide the default backend yet")
 def test_compute_data_of_the_generated_plugin(tuto_pipeline: Path) -> None:
     done = _manage(tuto_pipeline, "compute_data")
     assert done.returncode == 0, done.stderr
