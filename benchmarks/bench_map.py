@@ -48,6 +48,8 @@ for path in (ROOT, *sorted((ROOT / "outflow-plugins").glob("outflow-*"))):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from timing import timed, timings  # noqa: E402
+
 from outflow.core.backends import Backend  # noqa: E402
 from outflow.core.pipeline.context import PipelineContext, activate  # noqa: E402
 from outflow.core.pipeline.settings import Settings  # noqa: E402
@@ -89,21 +91,6 @@ def Loops(count: int, loops: int) -> {"loops_array": list}:  # noqa: F821
 @as_task
 def Spin(loops: int) -> {"total": int}:  # noqa: F821
     return spin(loops)
-
-
-def best(function: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def timed(function: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 def fresh_context(host: Any, start_method: str, **options: Any) -> PipelineContext:
@@ -191,7 +178,7 @@ def main() -> None:
     # 1. trivial items
     n = args.items
     values = list(range(n))
-    plain = best(lambda: [square(v) for v in values], args.repeat)
+    plain = min(timings(lambda: [square(v) for v in values], args.repeat))
     context = fresh_context(host, method)
     pool_only = fresh_context(host, method, driver_runs_items=False)
 

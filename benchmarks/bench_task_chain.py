@@ -15,14 +15,14 @@ is a measurement to read, not a test.
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 for path in (ROOT, ROOT / "outflow-plugins" / "outflow-sequential"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+from timing import timings  # noqa: E402
 
 from outflow.core.backends import Backend  # noqa: E402
 from outflow.core.pipeline.context import PipelineContext, activate  # noqa: E402
@@ -60,15 +60,6 @@ def build(n_tasks: int) -> Workflow:
     return top
 
 
-def best_of(repeat: int, func: Callable[[], object]) -> float:
-    timings = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        timings.append(time.perf_counter() - start)
-    return min(timings)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=200)
@@ -83,9 +74,9 @@ def main() -> None:
         assert backend.run(top) == [{"x": n}], "the chain computed a wrong result"
         assert baseline(n) == n
 
-        base = best_of(options.repeat * 10, lambda: baseline(n))
-        run = best_of(options.repeat, lambda: backend.run(top))
-        setup = best_of(max(3, options.repeat // 3), lambda: build(n))
+        base = min(timings(lambda: baseline(n), options.repeat * 10))
+        run = min(timings(lambda: backend.run(top), options.repeat))
+        setup = min(timings(lambda: build(n), max(3, options.repeat // 3)))
 
     per_task = (run - base) / n * 1e6
     print(f"tasks in the chain:              {n}")

@@ -33,7 +33,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,8 @@ for path in (ROOT, ROOT / "outflow-plugins" / "outflow-sequential",
              ROOT / "outflow-plugins" / "outflow-management"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+from timing import timings  # noqa: E402
 
 from outflow.core.commands.backend_choice import load_backend_class  # noqa: E402
 from outflow.core.pipeline.context import PipelineContext, activate  # noqa: E402
@@ -90,15 +91,6 @@ def build_map(n_items: int) -> Workflow | None:
         Items(n=n_items) | increment_each()
     top.validate()
     return top
-
-
-def median_of(repeat: int, func: Callable[[], object]) -> float:
-    timings = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
 
 
 def pipeline_context(databases: dict[str, Any], root: Path) -> PipelineContext:
@@ -155,8 +147,8 @@ def measure(label: str, context: PipelineContext, workflow: Workflow, blocks: in
         tracked()  # warm-up: imports, prepared statements, first connection
         untracked()
         before = _count_blocks(context)
-        off = median_of(repeat, untracked)
-        on = median_of(repeat, tracked)
+        off = statistics.median(timings(untracked, repeat))
+        on = statistics.median(timings(tracked, repeat))
         written = _count_blocks(context) - before
     if written != repeat * blocks:
         raise SystemExit(f"{label}: {written} block rows written, expected {repeat * blocks}")
