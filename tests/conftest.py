@@ -1,20 +1,28 @@
-"""Shared fixtures: throwaway pipelines on disk, isolated from each other.
+"""Shared fixtures: throwaway pipelines on disk, isolated from each other, and wheels.
 
 A pipeline made by :func:`make_pipeline` lives in ``tmp_path``; its modules, the
 commands its plugins register on ``RootCommand`` and its ``sys.path`` entries are
 removed after the test, so that tests can reuse plugin names.
+
+:func:`wheelhouse` builds a wheel of every distribution once per session, for the
+tests that install them in a fresh virtual environment.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from outflow.core.commands import RootCommand
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -87,3 +95,43 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
         return code, captured.out, captured.err
 
     return invoke
+
+
+def _distributions(parent: Path) -> dict[str, Path]:
+    return {path.name: path for path in sorted(parent.glob("outflow-*"))
+            if (path / "pyproject.toml").is_file()}
+
+
+def normalise(name: str) -> str:
+    """A distribution name as pip compares them (``outflow_hello`` == ``outflow-hello``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass
+class Wheelhouse:
+    """Wheels of the repository's distributions and of the test fixture plugins."""
+
+    directory: Path
+    #: normalised distribution name -> wheel
+    wheels: dict[str, Path]
+    #: the kernel and every plugin under ``outflow-plugins/``
+    distributions: tuple[str, ...]
+    #: the plugin packages under ``tests/fixtures/``
+    fixtures: tuple[str, ...]
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
+    """Build a wheel of every distribution, once for all the tests that install them."""
+    ours = {"outflow": REPO, **_distributions(REPO / "outflow-plugins")}
+    fixtures = _distributions(REPO / "tests" / "fixtures")
+    base = tmp_path_factory.mktemp("wheelhouse")
+    directory = base / "dist"
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+               "--disable-pip-version-check", "-q", "-w", str(directory),
+               *(str(path) for path in (*ours.values(), *fixtures.values()))]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=base)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    wheels = {normalise(path.name.split("-")[0]): path for path in directory.glob("*.whl")}
+    assert set(wheels) == {normalise(name) for name in (*ours, *fixtures)}, sorted(wheels)
+    return Wheelhouse(directory, wheels, tuple(ours), tuple(fixtures))

@@ -27,18 +27,8 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures"
 KERNEL_VERSION = "1.0.0.dev0"
 
-#: Distribution name -> source directory of every distribution the tests build.
-SOURCES: dict[str, Path] = {
-    "outflow": REPO,
-    **{path.name: path for path in sorted((REPO / "outflow-plugins").glob("outflow-*"))
-       if (path / "pyproject.toml").is_file()},
-    **{path.name: path for path in sorted(FIXTURES.glob("outflow-*"))
-       if (path / "pyproject.toml").is_file()},
-}
 #: What ``pip install outflow`` brings.
 BASE = ("outflow", "outflow-management", "outflow-sequential", "outflow-library",
         "outflow-multiprocessing")
@@ -50,10 +40,6 @@ OPTIONAL = ("outflow-hello", "outflow-broken", "outflow-nospec")
 #: Environment variables that would change what the child ``outflow`` loads.
 _SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV",
              "PIPELINE_ROOT_DIRECTORY")
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass
@@ -119,18 +105,11 @@ class Venv:
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
-    """Wheels of every distribution, and a clean venv with the base and outflow-hello."""
+def venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse) -> Iterator[Venv]:
+    """A clean venv with the base distributions and outflow-hello, from their wheels."""
+    assert set(OPTIONAL) <= set(wheelhouse.fixtures)
     base = tmp_path_factory.mktemp("wheels")
-    wheel_dir = base / "dist"
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-               "--disable-pip-version-check", "-q", "-w", str(wheel_dir),
-               *(str(path) for path in SOURCES.values())]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=base)
-    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
-    wheels = {_normalise(path.name.split("-")[0]): path for path in wheel_dir.glob("*.whl")}
-    assert set(wheels) == {_normalise(name) for name in SOURCES}, sorted(wheels)
-
+    wheels = wheelhouse.wheels
     root = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True,
                    timeout=120)
@@ -138,7 +117,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
     workdir.mkdir()
     env = Venv(root, wheels, cache_home=base / "cache", workdir=workdir)
     # Dependencies (pluggy, click, ...) from the index; ours from the wheel files only.
-    env.pip("install", "-q", "--find-links", str(wheel_dir),
+    env.pip("install", "-q", "--find-links", str(wheelhouse.directory),
             *(str(wheels[name]) for name in (*BASE, "outflow-hello")))
     env.installed = {*BASE, "outflow-hello"}
     yield env

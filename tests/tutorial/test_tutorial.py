@@ -43,9 +43,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-#: Source directories of the distributions: the kernel and every plugin.
-SOURCES = [REPO, *sorted(path for path in (REPO / "outflow-plugins").glob("outflow-*")
-                         if (path / "pyproject.toml").is_file())]
 #: Installed beside the wheels: what part 7 needs (pytest, a PostgreSQL driver).
 EXTRAS = ["pytest", "psycopg[binary]"]
 #: Environment variables that would change what the child processes load.
@@ -66,26 +63,18 @@ SLEEP = 0.3
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse) -> Path:
     """A fresh venv with every distribution installed from its wheel (see test_wheels.py)."""
     base = tmp_path_factory.mktemp("tutorial-venv")
-    wheel_dir = base / "dist"
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "-q", "-w", str(wheel_dir),
-         *(str(path) for path in SOURCES)],
-        capture_output=True, text=True, timeout=300, cwd=base)
-    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
-    wheels = sorted(wheel_dir.glob("*.whl"))
-    assert len(wheels) == len(SOURCES), wheels
-
+    wheels = [wheelhouse.wheels[name] for name in wheelhouse.distributions]
     root = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True,
                    timeout=120)
     # Third-party dependencies from the configured index, through pip's cache; ours
     # from the wheel files only.
     command = [sys.executable, "-m", "pip", "--python", str(root / "bin" / "python"),
-               "--disable-pip-version-check", "install", "-q", "--find-links", str(wheel_dir),
+               "--disable-pip-version-check", "install", "-q", "--find-links",
+               str(wheelhouse.directory),
                *(str(wheel) for wheel in wheels), *EXTRAS]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout}\n{done.stderr}"
