@@ -21,8 +21,6 @@ import pytest
 import outflow.management.models  # noqa: F401 - declare outflow's tables once
 from outflow.core.db import Model
 from outflow.core.test.postgres import (
-    TestDatabase,
-    create_test_database,
     find_bin_dir,
     server_from_environment,
     start_throwaway_server,
@@ -116,8 +114,13 @@ def _forget_test_models() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A PostgreSQL server for the whole session (see the module docstring)."""
+def outflow_postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A PostgreSQL server for the whole session (see the module docstring).
+
+    Overrides the test helpers' fixture of the same name, which skips when PostgreSQL
+    is missing: here that is a failure under CI. Their ``postgresql_fixture`` (a fresh
+    database with admin and user roles, dropped afterwards) uses this server.
+    """
     server = server_from_environment()
     if server is not None:
         yield server
@@ -133,22 +136,6 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="session")
-def outflow_postgres_server(postgres_server: Any) -> Any:
-    """The test helpers (PostgresCommandTestCase) share the session's server."""
-    return postgres_server
-
-
-@pytest.fixture
-def pg_database(postgres_server: Any) -> Iterator[TestDatabase]:
-    """A fresh database with an admin (owner) and a user role."""
-    database = create_test_database(postgres_server)
-    try:
-        yield database
-    finally:
-        database.drop()
 
 
 def yaml_databases(entries: dict[str, dict[str, Any]]) -> str:

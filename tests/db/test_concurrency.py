@@ -54,7 +54,7 @@ def test_four_runs_on_sqlite_at_once(demo_pipeline, run_cli) -> None:
     _check(f"sqlite:///{root / 'outflow.db'}", _run_concurrently(root, 4))
 
 
-def test_eight_runs_on_postgresql_at_once(demo_pipeline, run_cli, pg_database) -> None:
-    root = demo_pipeline(databases={"default": pg_database.config})
+def test_eight_runs_on_postgresql_at_once(demo_pipeline, run_cli, postgresql_fixture) -> None:
+    root = demo_pipeline(databases={"default": postgresql_fixture.config})
     assert run_cli(["management", "db", "upgrade", "heads"], root)[0] == 0
-    _check(pg_database.url(admin=True), _run_concurrently(root, 8))
+    _check(postgresql_fixture.url(admin=True), _run_concurrently(root, 8))

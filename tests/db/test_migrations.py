@@ -64,10 +64,11 @@ def test_every_shipped_migration_up_and_down_on_sqlite(tmp_path: Path) -> None:
     _walk_each_revision(migrations, pipeline_context, _sqlite_url(tmp_path))
 
 
-def test_every_shipped_migration_up_and_down_on_postgresql(tmp_path: Path, pg_database) -> None:
-    migrations, pipeline_context = _migrations({"databases": {"default": pg_database.config}},
-                                               tmp_path)
-    _walk_each_revision(migrations, pipeline_context, pg_database.url(admin=True))
+def test_every_shipped_migration_up_and_down_on_postgresql(tmp_path: Path,
+                                                           postgresql_fixture) -> None:
+    databases = {"default": postgresql_fixture.config}
+    migrations, pipeline_context = _migrations({"databases": databases}, tmp_path)
+    _walk_each_revision(migrations, pipeline_context, postgresql_fixture.url(admin=True))
 
 
 def test_upgrade_downgrade_upgrade_commands(demo_pipeline, run_cli) -> None:
@@ -91,13 +92,15 @@ def test_upgrade_downgrade_upgrade_commands(demo_pipeline, run_cli) -> None:
     engine.dispose()
 
 
-def test_user_role_cannot_drop_tables_but_can_write_rows(tmp_path: Path, pg_database) -> None:
-    migrations, pipeline_context = _migrations({"databases": {"default": pg_database.config}},
-                                               tmp_path)
+def test_user_role_cannot_drop_tables_but_can_write_rows(tmp_path: Path,
+                                                         postgresql_fixture) -> None:
+    databases = {"default": postgresql_fixture.config}
+    migrations, pipeline_context = _migrations({"databases": databases}, tmp_path)
     with activate(pipeline_context):
         migrations.upgrade("heads")
         with pipeline_context.databases.engine().connect() as connection:
-            assert connection.execute(text("select current_user")).scalar() == pg_database.user
+            current_user = connection.execute(text("select current_user")).scalar()
+            assert current_user == postgresql_fixture.user
             connection.execute(text(
                 "insert into configuration (hash, config, created) values ('h', '{}', now())"))
             connection.commit()
@@ -105,7 +108,7 @@ def test_user_role_cannot_drop_tables_but_can_write_rows(tmp_path: Path, pg_data
                 connection.execute(text("drop table edge"))
             connection.rollback()
         pipeline_context.databases.dispose()
-    assert "edge" in _tables(pg_database.url(admin=True))
+    assert "edge" in _tables(postgresql_fixture.url(admin=True))
 
 
 @pytest.mark.parametrize("form", ["equals", "separate"])
@@ -137,15 +140,15 @@ def test_make_migrations_writes_the_plugin_branch(demo_pipeline, run_cli, form: 
 
 
 def test_plugin_migration_on_postgresql_grants_the_user(demo_pipeline, run_cli,
-                                                        pg_database) -> None:
-    root = demo_pipeline(databases={"default": pg_database.config}, models=True)
+                                                        postgresql_fixture) -> None:
+    root = demo_pipeline(databases={"default": postgresql_fixture.config}, models=True)
     assert run_cli(["management", "db", "upgrade", "heads"], root)[0] == 0
     code, _, err = run_cli(["management", "db", "make_migrations", "--plugin",
                             "tuto.data_reduction", "--message", "results"], root)
     assert code == 0, err
     code, _, err = run_cli(["management", "db", "upgrade", "heads"], root)
     assert code == 0, err
-    engine = create_engine(pg_database.url())  # the user role
+    engine = create_engine(postgresql_fixture.url())  # the user role
     with engine.begin() as connection:
         connection.execute(text("insert into computation_result (input_value, multiplier, "
                                 "result) values (2, 3, 6)"))
@@ -153,8 +156,8 @@ def test_plugin_migration_on_postgresql_grants_the_user(demo_pipeline, run_cli,
     engine.dispose()
     code, _, err = run_cli(["management", "db", "downgrade", "tuto.data_reduction@base"], root)
     assert code == 0, err
-    assert "computation_result" not in _tables(pg_database.url(admin=True))
-    assert "run" in _tables(pg_database.url(admin=True))
+    assert "computation_result" not in _tables(postgresql_fixture.url(admin=True))
+    assert "run" in _tables(postgresql_fixture.url(admin=True))
 
 
 def test_models_bound_to_another_database_migrate_there(demo_pipeline, run_cli,

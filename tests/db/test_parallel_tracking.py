@@ -245,10 +245,10 @@ def test_items_shared_by_the_driver_and_the_workers_are_recorded_alike(map_pipel
 
 @needs_two_cpus
 def test_parallel_and_sequential_runs_record_the_same_blocks_on_postgresql(
-        map_pipeline, pg_database) -> None:
-    root = map_pipeline({"default": pg_database.config})
+        map_pipeline, postgresql_fixture) -> None:
+    root = map_pipeline({"default": postgresql_fixture.config})
     _upgrade(root)
-    _check_same_blocks_whichever_backend(root, pg_database.url(admin=True))
+    _check_same_blocks_whichever_backend(root, postgresql_fixture.url(admin=True))
 
 
 @needs_two_cpus
