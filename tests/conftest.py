@@ -1,4 +1,4 @@
-"""Shared fixtures: throwaway pipelines on disk, isolated from each other, and wheels.
+"""Shared fixtures: throwaway pipelines on disk, isolated from each other, wheels, PostgreSQL.
 
 A pipeline made by :func:`make_pipeline` lives in ``tmp_path``; its modules, the
 commands its plugins register on ``RootCommand`` and its ``sys.path`` entries are
@@ -6,10 +6,16 @@ removed after the test, so that tests can reuse plugin names.
 
 :func:`wheelhouse` builds a wheel of every distribution once per session, for the
 tests that install them in a fresh virtual environment.
+
+:func:`outflow_postgres_server` is a real PostgreSQL server for the session: started
+here (``initdb`` + ``pg_ctl`` as the ``postgres`` user, in a temporary directory made
+traversable for it, on a free port of 127.0.0.1, fsync off) unless
+``OUTFLOW_TEST_POSTGRES`` names a running one, and stopped at the end.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -17,6 +23,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,3 +142,34 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
     wheels = {normalise(path.name.split("-")[0]): path for path in directory.glob("*.whl")}
     assert set(wheels) == {normalise(name) for name in (*ours, *fixtures)}, sorted(wheels)
     return Wheelhouse(directory, wheels, tuple(ours), tuple(fixtures))
+
+
+@pytest.fixture(scope="session")
+def outflow_postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real PostgreSQL server for the whole session (see the module docstring).
+
+    Overrides the test helpers' fixture of the same name, which skips when PostgreSQL
+    is missing: here that is a failure under CI. Their ``postgresql_fixture`` (a fresh
+    database with admin and user roles, dropped afterwards) uses this server.
+    """
+    from outflow.core.test.postgres import (
+        find_bin_dir,
+        server_from_environment,
+        start_throwaway_server,
+    )
+
+    server = server_from_environment()
+    if server is not None:
+        yield server
+        return
+    if find_bin_dir() is None:
+        message = ("PostgreSQL is not installed: run scripts/services/postgres.sh install "
+                   "or set OUTFLOW_TEST_POSTGRES")
+        if os.environ.get("CI"):  # CI installs it (scripts/test.sh): its absence is a failure
+            pytest.fail(message)
+        pytest.skip(message)
+    server = start_throwaway_server(tmp_path_factory.mktemp("postgres"))
+    try:
+        yield server
+    finally:
+        server.stop()

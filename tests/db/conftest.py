@@ -1,15 +1,11 @@
 """Database tests: a real PostgreSQL for the session, pipelines that track their runs.
 
-The PostgreSQL server is started here (``initdb`` + ``pg_ctl`` as the ``postgres``
-user, in a temporary directory made traversable for it, on a free port of
-127.0.0.1, fsync off) unless ``OUTFLOW_TEST_POSTGRES`` names a running one; it is
-stopped at the end of the session. Without PostgreSQL installed, the PostgreSQL
-tests are skipped (``scripts/services/postgres.sh`` installs it).
+The PostgreSQL server comes from ``outflow_postgres_server`` (``tests/conftest.py``);
+each test gets a fresh database from the test helpers' ``postgresql_fixture``.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -20,11 +16,6 @@ import pytest
 
 import outflow.management.models  # noqa: F401 - declare outflow's tables once
 from outflow.core.db import Model
-from outflow.core.test.postgres import (
-    find_bin_dir,
-    server_from_environment,
-    start_throwaway_server,
-)
 
 DEMO_COMMANDS = '''
 from outflow.core.commands import Command, RootCommand
@@ -111,31 +102,6 @@ def _forget_test_models() -> Iterator[None]:
             Model.registry._dispose_cls(mapper.class_)  # else a same-named model warns
     for table in removed:
         Model.metadata.remove(table)
-
-
-@pytest.fixture(scope="session")
-def outflow_postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A PostgreSQL server for the whole session (see the module docstring).
-
-    Overrides the test helpers' fixture of the same name, which skips when PostgreSQL
-    is missing: here that is a failure under CI. Their ``postgresql_fixture`` (a fresh
-    database with admin and user roles, dropped afterwards) uses this server.
-    """
-    server = server_from_environment()
-    if server is not None:
-        yield server
-        return
-    if find_bin_dir() is None:
-        message = ("PostgreSQL is not installed: run scripts/services/postgres.sh install "
-                   "or set OUTFLOW_TEST_POSTGRES")
-        if os.environ.get("CI"):  # CI installs it (scripts/test.sh): its absence is a failure
-            pytest.fail(message)
-        pytest.skip(message)
-    server = start_throwaway_server(tmp_path_factory.mktemp("postgres"))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def yaml_databases(entries: dict[str, dict[str, Any]]) -> str:

@@ -21,9 +21,8 @@ part 5, then part 4's ``cpus_per_task`` section; part 7's "ray" backend is
 
 The ``time.sleep()`` of the tutorial's tasks (2 to 5 s) are reduced or removed
 to keep the test fast; the parallel backend is still checked to overlap items.
-A PostgreSQL server for part 7 comes from ``OUTFLOW_TEST_POSTGRES`` or is started
-here (``outflow.core.test.postgres``), and is handed to the plugin's tests through
-that variable.
+A PostgreSQL server for part 7 is the session's (``outflow_postgres_server`` in
+``tests/conftest.py``), handed to the plugin's tests through ``OUTFLOW_TEST_POSTGRES``.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -79,30 +77,6 @@ def venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse) -> Path:
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout}\n{done.stderr}"
     return root
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
-    """``OUTFLOW_TEST_POSTGRES`` for part 7: the given server, or a throwaway one (or None)."""
-    from outflow.core.test.postgres import (
-        ENVIRONMENT_VARIABLE,
-        find_bin_dir,
-        start_throwaway_server,
-    )
-
-    given = os.environ.get(ENVIRONMENT_VARIABLE)
-    if given:
-        yield given
-        return
-    if find_bin_dir() is None:
-        yield None
-        return
-    server = start_throwaway_server(tmp_path_factory.mktemp("postgres"))
-    try:
-        yield (f"postgresql://{server.user}:{server.password}@{server.host}:{server.port}"
-               "/postgres")
-    finally:
-        server.stop()
 
 
 # -------------------------------------------------------------- the tutorial
@@ -1237,7 +1211,7 @@ def pytest_summary(done: subprocess.CompletedProcess[str]) -> str:
     return lines[-1] if lines else ""
 
 
-def test_part7_testing(tutorial: Tutorial, postgres: str | None) -> None:
+def test_part7_testing(tutorial: Tutorial, request: pytest.FixtureRequest) -> None:
     tutorial.require("part 5")
     # "Tutorial code modifications": the tasks and commands renamed for the tests.
     tutorial.write("tasks.py", TASKS_PART7)
@@ -1274,12 +1248,10 @@ def test_part7_testing(tutorial: Tutorial, postgres: str | None) -> None:
     tutorial.write("tests/test_2_compute_one.py", TEST_2_COMPUTE_ONE)
     tutorial.write("tests/test_3_compute_more.py", TEST_3_COMPUTE_MORE)
     tutorial.write("tests/test_4_commands.py", TEST_4_COMMANDS)
-    if postgres is None:
-        message = ("PostgreSQL is not installed (test_4_commands.py needs it): run "
-                   "scripts/services/postgres.sh install or set OUTFLOW_TEST_POSTGRES")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    # test_4_commands.py needs PostgreSQL: the session's server (tests/conftest.py),
+    # asked for only now so that everything above runs without it.
+    server = request.getfixturevalue("outflow_postgres_server")
+    postgres = server.url().set(drivername="postgresql").render_as_string(hide_password=False)
     done = tutorial.run("-m", "pytest", "plugins/data_reduction",
                         env={"OUTFLOW_TEST_POSTGRES": postgres}, timeout=300)
     summary = pytest_summary(done)
