@@ -128,6 +128,15 @@ class Block:
         return target
 
     # -- graph --------------------------------------------------------------------
+    def is_inside(self, workflow: Workflow) -> bool:
+        """Whether ``workflow`` is this block's parent, or a parent of its parent, ..."""
+        parent = self.parent
+        while parent is not None:
+            if parent is workflow:
+                return True
+            parent = parent.parent
+        return False
+
     def __or__(self, other: Any) -> Any:
         """``a | b``: ``b`` consumes the outputs of ``a``; returns ``b`` so chains work."""
         if not isinstance(other, Block):

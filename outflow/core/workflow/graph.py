@@ -43,15 +43,6 @@ def build_plan(workflow: Workflow, *, root: bool, config: Mapping[str, Any] | No
     return _Validator(config).plan(workflow, root)
 
 
-def _inside(block: Block, workflow: Workflow) -> bool:
-    parent = block.parent
-    while parent is not None:
-        if parent is workflow:
-            return True
-        parent = parent.parent
-    return False
-
-
 def _child_containing(block: Block, workflow: Workflow) -> Block | None:
     """The child of ``workflow`` that is ``block`` or contains it, if any."""
     current: Block | None = block
@@ -133,7 +124,7 @@ class _Validator:
 
         exposed = [
             i for i, child in enumerate(children)
-            if i not in consumed or any(not _inside(d, workflow) for d in child.downstream)
+            if i not in consumed or any(not d.is_inside(workflow) for d in child.downstream)
         ]
         sinks = [step_of[i] for i, child in enumerate(children) if i not in consumed]
         outputs: list[tuple[str, int, str]] = []

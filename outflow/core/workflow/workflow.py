@@ -74,7 +74,7 @@ class Workflow(Block):
     # -- definition ---------------------------------------------------------------
     def add_block(self, block: Block) -> None:
         """Make ``block`` a child of this workflow (moving it from its previous one)."""
-        if block is self or (isinstance(block, Workflow) and self._is_inside(block)):
+        if block is self or (isinstance(block, Workflow) and self.is_inside(block)):
             raise ValueError(f"{self.label} cannot contain itself")
         if block.parent is self:
             return
@@ -83,14 +83,6 @@ class Workflow(Block):
         block.parent = self
         self.children.append(block)
         graph_changed()
-
-    def _is_inside(self, other: Workflow) -> bool:
-        parent = self.parent
-        while parent is not None:
-            if parent is other:
-                return True
-            parent = parent.parent
-        return False
 
     def add_input(self, name: str, type: Any = Any, default: Any = MISSING) -> Target:  # noqa: A002
         """Declare an input explicitly, beside those derived from the inner blocks.
