@@ -32,6 +32,7 @@ import sys
 import time
 from typing import Any
 
+from outflow.core.atomic_write import write_atomically
 from outflow.core.plugins import ENTRY_POINT_GROUP
 from outflow.core.records import FrozenRecord
 
@@ -188,21 +189,18 @@ def _write_cache(cache_file: str, paths: list[str], directories: dict[str, Direc
         "directories": directories,
         "entry_points": [info.values() for info in infos],
     }
-    _write_atomically(cache_file, marshal.dumps(payload), prune)
+    _store(cache_file, marshal.dumps(payload), prune)
 
 
-def _write_atomically(path: str, data: bytes, prune: bool) -> None:
-    """Write the cache without ever leaving a half-written file; failures are ignored.
+def _store(path: str, data: bytes, prune: bool) -> None:
+    """Write the cache file; failures are ignored (the next start scans again).
 
     ``prune`` (when a new cache file appears) removes all but the newest ``_KEEP``.
     """
     directory = os.path.dirname(path)
-    tmp = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
     try:
         os.makedirs(directory, exist_ok=True)
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
+        write_atomically(path, data)
         if not prune:
             return
         caches = [os.path.join(directory, name) for name in os.listdir(directory)
@@ -210,7 +208,4 @@ def _write_atomically(path: str, data: bytes, prune: bool) -> None:
         for old in sorted(caches, key=os.path.getmtime)[:-_KEEP]:
             os.unlink(old)
     except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass

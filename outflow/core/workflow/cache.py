@@ -26,15 +26,15 @@ import fractions
 import hashlib
 import inspect
 import logging
-import os
 import pathlib
 import pickle
 import struct
-import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from outflow.core.atomic_write import write_atomically
 
 if TYPE_CHECKING:
     from outflow.core.workflow.plan import Plan
@@ -245,14 +245,7 @@ class WorkflowCache:
             data = cloudpickle.dumps(
                 {"format": _FORMAT, "workflow": identity, "outputs": dict(outputs)}
             )
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".pkl")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, self.path(key))
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(self.path(key), data)
         except Exception as exc:  # noqa: BLE001 - caching is an optimisation
             logger.warning("cannot store workflow cache entry in %s (%s: %s)",
                            self.directory, type(exc).__name__, exc)
