@@ -55,7 +55,8 @@ from typing import Any
 from outflow.core.backends import current_backend
 from outflow.core.logging import logger
 from outflow.core.target import Target
-from outflow.core.tasks import Block, EngineError, GraphError, TaskError, TaskInputError
+from outflow.core.tasks import Block, EngineError, GraphError, TaskInputError
+from outflow.core.tasks.errors import failing_block, is_item_failure, item_failure_message
 from outflow.core.workflow import Plan, Workflow
 
 
@@ -77,14 +78,10 @@ class MapItemError(EngineError):
         self.error = error
         self.completed = dict(completed or {})
         self.total = total
-        self.block_name = block_name or _failing_block(error)
+        self.block_name = block_name or failing_block(error)
         self.remote_traceback = remote_traceback
-        where = f" in task {self.block_name}" if self.block_name else ""
-        inner = error.error if isinstance(error, TaskError) else error
-        message = f"{label}: item {index} failed{where}: {type(inner).__name__}: {inner}"
-        if total is not None:
-            message += f" ({len(self.completed)} of {total} items finished; their outputs are kept)"
-        super().__init__(message)
+        super().__init__(item_failure_message(label, index, error, self.block_name,
+                                              len(self.completed), total))
 
     def __reduce__(self) -> Any:  # nested maps may send it back from a worker
         return (_rebuild_map_item_error, (self.label, self.index, self.error, self.completed,
@@ -99,29 +96,6 @@ def _rebuild_map_item_error(label: str, index: int, error: BaseException,
                            block_name=block_name, remote_traceback=remote_traceback)
     rebuilt.__cause__ = error
     return rebuilt
-
-
-def _failing_block(error: BaseException) -> str | None:
-    """The task an engine error names (``TaskError.block_name``, ``TaskTypeError.block``)."""
-    name = getattr(error, "block_name", None)
-    if isinstance(name, str):
-        return name
-    label = getattr(error, "block", None)  # a label: "task compute"
-    if isinstance(label, str):
-        return label.split(" ", 1)[-1]
-    return None
-
-
-def _is_item_failure(error: BaseException) -> bool:
-    """Whether a backend that ran items elsewhere reports an item failure.
-
-    The protocol (see :mod:`outflow.multiprocessing.backend`): the exception has
-    ``item_index`` (position in the items given to ``map``), ``item_results``
-    (position -> result of each item that finished) and ``error`` (the item's own
-    exception), optionally ``block_name`` and ``remote_traceback``.
-    """
-    return isinstance(getattr(error, "item_index", None), int) and isinstance(
-        getattr(error, "item_results", None), dict)
 
 
 class _InProcessRun:
@@ -323,7 +297,7 @@ class MapWorkflow(Workflow):
     def _fail(self, error: BaseException, todo: list[int], state: _InProcessRun,
               results: list[Any], cache: _ItemCache | None, total: int) -> None:
         """Keep the outputs of the finished items; raise a MapItemError naming the item."""
-        if _is_item_failure(error):  # a backend running items elsewhere
+        if is_item_failure(error):  # a backend running items elsewhere
             reported: dict[int, Any] = error.item_results  # type: ignore[attr-defined]
             position: int = error.item_index  # type: ignore[attr-defined]
             finished = {todo[i]: value for i, value in reported.items()}
@@ -349,7 +323,7 @@ class MapWorkflow(Workflow):
         # The backend's own exception (WorkerDied...) stays in the chain, under ours.
         raise MapItemError(
             self.label, failed, cause, completed=completed, total=total,
-            block_name=getattr(error, "block_name", None) or _failing_block(cause),
+            block_name=getattr(error, "block_name", None),
             remote_traceback=getattr(error, "remote_traceback", None),
         ) from error
 

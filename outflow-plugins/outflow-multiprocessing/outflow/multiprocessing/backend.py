@@ -132,6 +132,7 @@ import cloudpickle
 from outflow.core.backends import Backend, BackendError, Capabilities, context_snapshot
 from outflow.core.logging import logger
 from outflow.core.tasks import EngineError, TaskError
+from outflow.core.tasks.errors import failing_block, is_item_failure, item_failure_message
 
 if TYPE_CHECKING:
     from outflow.core.pipeline.context import PipelineContext
@@ -206,23 +207,10 @@ class ItemFailure(EngineError):
         self.error = error
         self.item_results = item_results
         self.total = total
-        self.block_name = _failing_block(error)
+        self.block_name = failing_block(error)
         self.remote_traceback = remote_traceback
-        inner = error.error if isinstance(error, TaskError) else error
-        where = f" in task {self.block_name}" if self.block_name else ""
-        super().__init__(
-            f"{label}: item {item_index} failed{where}: {type(inner).__name__}: {inner} "
-            f"({len(item_results)} of {total} items finished; their outputs are kept)"
-        )
-
-
-def _failing_block(error: BaseException) -> str | None:
-    """The task an engine error names (``TaskError.block_name``, ``TaskTypeError.block``)."""
-    name = getattr(error, "block_name", None)
-    if isinstance(name, str):
-        return name
-    label = getattr(error, "block", None)  # a label: "task compute"
-    return label.split(" ", 1)[-1] if isinstance(label, str) else None
+        super().__init__(item_failure_message(label, item_index, error, self.block_name,
+                                              len(item_results), total))
 
 
 class WorkerDied(ItemFailure, BackendError):
@@ -700,8 +688,7 @@ class _SharedMap:
             self.helper.wake.set()
         if self.running or self.died:
             self.backend._discard_pool(wait=False, kill=True)
-        if not (isinstance(getattr(error, "item_index", None), int)
-                and isinstance(getattr(error, "item_results", None), dict)):
+        if not is_item_failure(error):
             # MapWorkflows keep these outputs (see the module doc); no item failed.
             error.item_index = self.total  # type: ignore[attr-defined]
             error.item_results = self._kept()  # type: ignore[attr-defined]
