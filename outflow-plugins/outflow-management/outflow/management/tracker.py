@@ -35,7 +35,8 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import groupby
 from typing import Any
@@ -208,12 +209,7 @@ class Tracker:
             return
         now = time.time()
         with self._lock:
-            for records in self._open.values():
-                for record in records:
-                    record.state = "failed" if state == "failed" else "success"
-                    record.end = now
-                    self._changed_record(record)
-            self._open.clear()
+            self._close_open("failed" if state == "failed" else "success", now)
             if error is not None and id(error) not in self._errors_seen:
                 self._errors_seen.add(id(error))
                 self._exceptions.append((None, error))
@@ -299,6 +295,14 @@ class Tracker:
             self._maybe_flush()
             return record
 
+    def _close_open(self, state: str, now: float) -> None:
+        """End every block still open with ``state`` (the run or the process ends)."""
+        for records in self._open.values():
+            for record in records:
+                record.state, record.end = state, now
+                self._changed_record(record)
+        self._open.clear()
+
     def _parent_of(self, block: Any, key: int) -> tuple[BlockRecord | None, int | None]:
         """The record of the workflow running ``block``, and the map item it belongs to."""
         parent_block = getattr(block, "parent", None)
@@ -307,14 +311,18 @@ class Tracker:
         opened = self._open.get(id(parent_block))
         if not opened:
             return None, None
-        parent = opened[-1]
+        return opened[-1], self._item_index(opened[-1], key)
+
+    def _item_index(self, parent: BlockRecord, key: int) -> int | None:
+        """The item of the map ``parent`` that the block ``key`` belongs to (None when
+        ``parent`` is not a map)."""
         if not parent.is_map:
-            return parent, None
+            return None
         if parent.map_index is None:  # a map the backend runs (not one nested in an item)
             index = backend_item_index()
             if index is not None:  # a backend that shares items between processes
-                return parent, index
-        return parent, self._occurrence(parent, key)
+                return index
+        return self._occurrence(parent, key)
 
     def _occurrence(self, parent: BlockRecord, key: int) -> int:
         """Items of an in-process map run one after the other: the n-th run (or skip) of
@@ -357,10 +365,13 @@ class Tracker:
             self._flush()
 
     # -- writing ------------------------------------------------------------------
-    def _transaction(self) -> Any:
-        connection = self.databases.engine().connect()
-        connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        return _Transaction(connection)
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """A connection in a transaction (``BEGIN IMMEDIATE`` on SQLite), then closed."""
+        with self.databases.engine().connect() as connection:
+            connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+            with connection.begin():
+                yield connection
 
     def _flush(self, run_values: dict[str, Any] | None = None) -> bool:
         """Write buffered rows in one transaction; on failure keep them for the next try."""
@@ -449,7 +460,7 @@ class Tracker:
         return {
             "run_id": self.run_id,
             "block_id": record.id if record is not None else None,
-            "type": f"{cls.__module__}.{cls.__qualname__}".removeprefix("builtins."),
+            "type": _type_name(cls),
             "message": mask_text(str(error), self.config),
             "traceback": mask_text(text, self.config),
         }
@@ -512,10 +523,7 @@ class WorkerTracker(Tracker):
         if parent_block is None or self._open.get(id(parent_block)):
             return super()._parent_of(block, key)
         parent = self._outer_record(parent_block)
-        if not parent.is_map:
-            return parent, None
-        index = backend_item_index()
-        return parent, self._occurrence(parent, key) if index is None else index
+        return parent, self._item_index(parent, key)
 
     def _outer_record(self, workflow: Any) -> BlockRecord:
         """The record standing for ``workflow``'s row, written by the driver."""
@@ -592,12 +600,7 @@ class WorkerTracker(Tracker):
         if os.getpid() != self.pid:
             return
         with self._lock:
-            now = time.time()
-            for records in self._open.values():
-                for record in records:
-                    record.state, record.end = "failed", now
-                    self._changed_record(record)
-            self._open.clear()
+            self._close_open("failed", time.time())
             if self._new or self._changed or self._edges or self._exceptions:
                 self._flush()
 
@@ -609,28 +612,14 @@ ITEM_INDEX_PROVIDERS = ("outflow.multiprocessing.backend",)
 def backend_item_index() -> int | None:
     """Index (in the items given to ``Backend.map``) of the item this process runs now.
 
-    Asks the backend modules loaded in this process: their ``current_item_index()``
-    when they have one (None outside of an item), else, in a worker process of
-    outflow-multiprocessing, the slot where it notes its current item
-    (``_WORKER["slots"]``, the index at ``slot + 1``). None when no backend says:
-    the caller then counts the items run in this process, which is right when they
-    run one after the other in input order (the sequential backend).
+    Asks the backend modules loaded in this process for their ``current_item_index()``
+    (None outside of an item). None when no backend says: the caller then counts the
+    items run in this process, which is right when they run one after the other in
+    input order (the sequential backend).
     """
     for name in ITEM_INDEX_PROVIDERS:
-        module = sys.modules.get(name)
-        if module is None:
-            continue
-        public = getattr(module, "current_item_index", None)
-        if callable(public):
-            value = public()
-        else:
-            worker = getattr(module, "_WORKER", None)
-            if not isinstance(worker, dict):
-                continue
-            slots, slot = worker.get("slots"), worker.get("slot", -1)
-            if slots is None or not isinstance(slot, int) or slot < 0:
-                continue
-            value = slots[slot + 1]
+        current = getattr(sys.modules.get(name), "current_item_index", None)
+        value = current() if callable(current) else None
         if isinstance(value, int) and value >= 0:
             return value
     return None
@@ -663,26 +652,6 @@ _UPDATE_BLOCK = (
     .where(_BLOCK.c.id == bindparam("b_id"))
     .values(state=bindparam("b_state"), end_time=bindparam("b_end"))
 )
-
-
-class _Transaction:
-    """``with`` a connection and its transaction; the connection is closed afterwards."""
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> Any:
-        self._transaction = self.connection.begin()
-        return self.connection
-
-    def __exit__(self, kind: Any, value: Any, tb: Any) -> None:
-        try:
-            if kind is None:
-                self._transaction.commit()
-            else:
-                self._transaction.rollback()
-        finally:
-            self.connection.close()
 
 
 __all__ = ["FLUSH_EVERY", "FLUSH_INTERVAL", "ITEM_INDEX_PROVIDERS", "OUTER_ID_ATTRIBUTE",
