@@ -184,6 +184,21 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def cpus_per_task(resources: Mapping[str, Any] | None) -> int:
+    """The CPUs one item needs (a MapWorkflow's ``cpus_per_task``; 1 when not given)."""
+    return int((resources or {}).get("cpus_per_task") or 1)
+
+
+def _known(table: Mapping[int, tuple[Any, ...]], workflow: Workflow) -> tuple[Any, ...] | None:
+    """``table``'s entry for ``workflow`` (keyed by id, the workflow first and its plan's
+    id second), when it is this workflow with this plan: validating again makes a new
+    plan, whose payload must be made again."""
+    entry = table.get(id(workflow))
+    if entry is not None and entry[0] is workflow and entry[1] == id(workflow.plan):
+        return entry
+    return None
+
+
 def chunk_size(items: int, workers: int) -> int:
     """Items per task when only workers run items: about :data:`CHUNKS_PER_WORKER`
     chunks per worker."""
@@ -271,9 +286,7 @@ class ParallelBackend(Backend):
 
     def workers_for(self, resources: Mapping[str, Any] | None) -> int:
         """How many items may run at once: CPUs // ``cpus_per_task``, capped by config."""
-        cpus = available_cpus()
-        per_item = int((resources or {}).get("cpus_per_task") or 1)
-        workers = max(1, cpus // max(1, per_item))
+        workers = max(1, available_cpus() // max(1, cpus_per_task(resources)))
         cap = self._option("max_workers")
         return max(1, min(workers, int(cap))) if cap else workers
 
@@ -288,13 +301,10 @@ class ParallelBackend(Backend):
         if len(items) < 2 or workers < 2 or self._mapping:
             # One item, one CPU, or a map nested in an item this process runs.
             return super().map(workflow, items, resources=resources)
-        per_item = int((resources or {}).get("cpus_per_task") or 1)
         self._mapping = True
         try:
-            if per_item <= 1 and self.driver_runs_items:
-                known = self._unshippable.get(id(workflow))
-                if self._no_pool is not None or (
-                        known is not None and known[1] == id(workflow.plan)):
+            if cpus_per_task(resources) <= 1 and self.driver_runs_items:
+                if self._no_pool is not None or _known(self._unshippable, workflow):
                     return super().map(workflow, items, resources=resources)
                 return _SharedMap(self, workflow, items, workers).run()
             return self._map_in_pool(workflow, items, workers)
@@ -317,15 +327,14 @@ class ParallelBackend(Backend):
                               window).run()
 
     def _shipped(self, workflow: Workflow) -> bool:
-        known = self._payloads.get(id(workflow))
-        return known is not None and known[1] == id(workflow.plan)
+        return _known(self._payloads, workflow) is not None
 
     def _ship(self, workflow: Workflow) -> tuple[int, bytes]:
         """Pickle ``workflow`` once per run (again only if it was validated again)."""
-        plan_id = id(workflow.plan)
-        known = self._payloads.get(id(workflow))
-        if known is not None and known[1] == plan_id:
+        known = _known(self._payloads, workflow)
+        if known is not None:
             return known[2], known[3]
+        plan_id = id(workflow.plan)
         self._next_token += 1
         token = self._next_token
         try:
@@ -505,7 +514,7 @@ class _SharedMap:
         self.results: list[Any] = [None] * self.total
         self.ranges: list[tuple[int, int]] = []  # [start, stop) of items that finished
         self.failures: list[tuple[int, BaseException, str | None]] = []
-        self.cond = self.lock = backend._cond  # claims; a chunk collected, the helper done
+        self.cond = backend._cond  # guards claims; notified: a chunk collected, the helper done
         self.pending: dict[Future[Any], tuple[int, int]] = {}  # chunks in workers
         self.progress: deque[tuple[int, int]] = deque()  # from workers, for the driver
         self.boundary = self.started = time.perf_counter()  # boundary: last piece's end
@@ -513,19 +522,19 @@ class _SharedMap:
         self.threshold = PAYOFF * (POOL_USE_SECONDS if running else POOL_START_SECONDS)
         #: A pool with a worker per CPU runs, that answered before.
         self.warm = running and backend._pool_size >= workers
+        self.report = _progress_reporter(workflow)
 
     @property
     def label(self) -> str:
-        return getattr(self.workflow, "label", repr(self.workflow))
+        return _label(self.workflow)
 
     def _report_progress(self, done: int, failed: int) -> None:
-        report = getattr(self.workflow, "report_progress", None)
-        if callable(report):
-            report(done, failed)
+        if self.report is not None:
+            self.report(done, failed)
 
     # -- claiming -----------------------------------------------------------------
     def claim(self, size: int, worker: bool) -> tuple[int, int] | None:
-        with self.lock:
+        with self.cond:
             if self.stopped or self.next >= self.total:
                 return None
             if worker:
@@ -535,7 +544,7 @@ class _SharedMap:
             return start, stop
 
     def stop(self) -> None:
-        with self.lock:
+        with self.cond:
             self.stopped = True
 
     def finished(self) -> bool:
@@ -659,7 +668,7 @@ class _SharedMap:
     def _wait_for_workers(self) -> bool:
         """Wait for the chunks in workers; False if items are left that nobody runs
         (the helper stopped after the driver handed the rest over)."""
-        with self.lock:
+        with self.cond:
             self.over = True
         # Not waking the helper up if it waits for the payoff: it would take the GIL
         # from this thread now; its timer or the next map's start will.
@@ -682,7 +691,7 @@ class _SharedMap:
 
     def _interrupted(self, error: BaseException) -> None:
         """Ctrl-C (or a bug) in the driver: kill the pool, keep what finished."""
-        with self.lock:
+        with self.cond:
             self.stopped = self.over = True
         if self.helper is not None:
             self.helper.wake.set()
@@ -908,7 +917,7 @@ class _Collector:
                  chunks: list[tuple[int, list[Any]]], total: int, window: int) -> None:
         self.backend = backend
         self.workflow = workflow
-        self.label = getattr(workflow, "label", repr(workflow))
+        self.label = _label(workflow)
         self.executor = executor
         self.token = token
         self.payload = payload
@@ -919,8 +928,7 @@ class _Collector:
         self.finished: set[int] = set()
         self.failures: list[tuple[int, BaseException, str | None]] = []
         self.worker_died = False
-        report = getattr(workflow, "report_progress", None)
-        self.report = report if callable(report) else None
+        self.report = _progress_reporter(workflow)
 
     def run(self) -> list[Any]:
         pending: dict[Future[Any], tuple[int, list[Any]]] = {}
@@ -981,15 +989,22 @@ class _Collector:
         return _first_failure(self.label, self.failures, kept, self.total)
 
 
+def _label(workflow: Workflow) -> str:
+    return getattr(workflow, "label", repr(workflow))
+
+
+def _progress_reporter(workflow: Workflow) -> Any:
+    """The workflow's ``report_progress(done, failed)`` (a MapWorkflow's), or None."""
+    report = getattr(workflow, "report_progress", None)
+    return report if callable(report) else None
+
+
 def _first_failure(label: str, failures: list[tuple[int, BaseException, str]],
                    kept: dict[int, Any], total: int) -> ItemFailure:
     """The error of the first failing item in input order, finished outputs kept."""
     index, error, text = min(failures, key=lambda failure: failure[0])
-    if isinstance(error, ProcessDied):
-        died = WorkerDied(label, index, error, kept, total)
-        died.__cause__ = error
-        return died
-    failure = ItemFailure(label, index, error, kept, total, text)
+    kind = WorkerDied if isinstance(error, ProcessDied) else ItemFailure  # a death has no text
+    failure = kind(label, index, error, kept, total, text)
     failure.__cause__ = error
     return failure
 
