@@ -26,7 +26,7 @@ from typing import Any
 #: ``run.extra`` key of the live tracker (None when the run is not tracked).
 TRACKER_KEY = "outflow.management.tracker"
 #: ``run.extra`` key of the database ids of the run: ``{"run_id": .., "configuration_id": ..}``,
-#: and where the driver runs (``"pid"``, ``"hostname"``).
+#: and the pid of the driver (``"pid"``; its host is ``RunInfo.hostname``).
 IDS_KEY = "outflow.management"
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def run_started(run: Any) -> None:
     tracker.start()
     run.extra[IDS_KEY] = {"run_id": tracker.run_id,
                           "configuration_id": tracker.configuration_id,
-                          "pid": os.getpid(), "hostname": socket.gethostname()}
+                          "pid": os.getpid()}
     run.extra[TRACKER_KEY] = tracker
 
 
@@ -103,9 +103,10 @@ def worker_tracker(run: Any) -> Any:
 
 
 def is_driver(run: Any) -> bool:
-    """Whether this process started ``run`` (and so owns its tracker)."""
+    """Whether this process started ``run`` (and so owns its tracker): its pid, on the
+    host the run was made on (``RunInfo.hostname``)."""
     ids = run.extra.get(IDS_KEY) or {}
-    return ids.get("pid") == os.getpid() and ids.get("hostname") == socket.gethostname()
+    return ids.get("pid") == os.getpid() and run.hostname == socket.gethostname()
 
 
 def run_finished(run: Any, state: str, error: BaseException | None) -> None:
