@@ -25,14 +25,30 @@ feature is used, so a plugin costs nothing at start-up; ``outflow --help`` must 
 fast however many plugins are installed.
 
 Hooks are called with keyword arguments, and an implementation may accept fewer
-arguments than its spec names: specs can grow without breaking plugins.
+arguments than its spec names: specs can grow without breaking plugins. The specs
+below come in lifecycle order: the host starts, plugins register what they provide,
+a run starts, its blocks run (in the driver, and in worker processes between
+``outflow_worker_started`` and ``outflow_worker_finished``), the run finishes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:
+    from outflow.core.pipeline.context import PipelineContext
+    from outflow.core.plugins.registrars import (
+        RegisterBackend,
+        RegisterBlock,
+        RegisterCommand,
+        RegisterConfigDefaults,
+        RegisterMigrations,
+        RegisterModels,
+    )
+    from outflow.core.runs import RunInfo
+    from outflow.core.tasks.block import Block
 
 hookspec = pluggy.HookspecMarker("outflow")
 
@@ -53,7 +69,7 @@ def outflow_addhooks(pluginmanager: pluggy.PluginManager) -> None:
 
 
 @hookspec
-def outflow_register_commands(register: Any) -> None:
+def outflow_register_commands(register: RegisterCommand) -> None:
     """Add top-level commands to the ``outflow`` command line.
 
     ``register(name, target, help="")`` where ``target`` is a
@@ -69,19 +85,20 @@ def outflow_register_commands(register: Any) -> None:
 
 
 @hookspec
-def outflow_register_backends(register: Any) -> None:
+def outflow_register_backends(register: RegisterBackend) -> None:
     """Provide execution backends, selected by name with ``--backend NAME``.
 
     ``register(name, target, aliases=(), help="")`` where ``target`` is a
     :class:`outflow.core.backends.Backend` subclass or a lazy ``"module:Class"``
-    string. The name is what users type; aliases are accepted too (``default``
-    has the alias ``sequential``). A backend name may be provided by one plugin
-    only. See :mod:`outflow.core.backends` for the interface a backend implements.
+    string. The name is what users type, and what the run records (also when they
+    typed an alias; ``default`` has the alias ``sequential``). A backend name may be
+    provided by one plugin only. See :mod:`outflow.core.backends` for the contract a
+    backend follows, and ``outflow.core.test.backend_contract`` for its test suite.
     """
 
 
 @hookspec
-def outflow_register_models(register: Any) -> None:
+def outflow_register_models(register: RegisterModels) -> None:
     """Declare modules holding SQLAlchemy models (subclasses of ``outflow.core.db.Model``).
 
     ``register("my_plugin.models")``: the module is imported when a database is
@@ -90,7 +107,7 @@ def outflow_register_models(register: Any) -> None:
 
 
 @hookspec
-def outflow_register_migrations(register: Any) -> None:
+def outflow_register_migrations(register: RegisterMigrations) -> None:
     """Declare Alembic version locations.
 
     ``register(path, database="default", branch="my.plugin")``: ``path`` is a
@@ -101,7 +118,7 @@ def outflow_register_migrations(register: Any) -> None:
 
 
 @hookspec
-def outflow_register_blocks(register: Any) -> None:
+def outflow_register_blocks(register: RegisterBlock) -> None:
     """Offer reusable tasks and workflows (the library plugin offers MapWorkflow).
 
     ``register(name, target, help="")``; ``target`` is a Task/Workflow class or a
@@ -111,7 +128,7 @@ def outflow_register_blocks(register: Any) -> None:
 
 
 @hookspec
-def outflow_config_defaults(register: Any) -> None:
+def outflow_config_defaults(register: RegisterConfigDefaults) -> None:
     """Give defaults for configuration sections your plugin reads.
 
     ``register(section, defaults)`` where ``defaults`` is a mapping. The user's
@@ -121,40 +138,72 @@ def outflow_config_defaults(register: Any) -> None:
 
 
 # ------------------------------------------------------------------ run lifecycle
-# Called by the engine while a command runs; run tracking (the management plugin)
-# and progress display are implemented on these. Implementations must be cheap:
-# they are on the per-task path. ``run`` is a :class:`outflow.core.runs.RunInfo`.
+# Called while a command runs; run tracking (the management plugin) is implemented
+# on these. Implementations must be cheap: the block hooks are on the per-task path,
+# and a hook that no plugin implements is not called at all.
 
 
 @hookspec
-def outflow_run_started(run: Any) -> None:
-    """A command starts: called before its ``setup_tasks`` so that a run whose set-up
-    fails (missing parameter, invalid graph) is still recorded, as failed."""
+def outflow_run_started(run: RunInfo) -> None:
+    """A command starts, in the driver: called before its ``setup_tasks`` so that a
+    run whose set-up fails (missing parameter, invalid graph) is still recorded, as
+    failed."""
 
 
 @hookspec
-def outflow_run_finished(run: Any, state: str, error: BaseException | None) -> None:
-    """The run ended: ``state`` is ``"success"`` or ``"failed"`` (then ``error`` is set).
+def outflow_block_started(run: RunInfo | None, block: Block, inputs: dict[str, object]) -> None:
+    """A task or workflow starts with these input values (in the process running it).
 
-    Called exactly once per started run, also when it failed or was interrupted.
+    Inside a map item, ``outflow.core.backends.current_item_index()`` is the item.
     """
 
 
 @hookspec
-def outflow_block_started(run: Any, block: Any, inputs: dict[str, Any]) -> None:
-    """A task or workflow starts with these input values."""
-
-
-@hookspec
-def outflow_block_succeeded(run: Any, block: Any, outputs: dict[str, Any]) -> None:
+def outflow_block_succeeded(run: RunInfo | None, block: Block,
+                            outputs: dict[str, object]) -> None:
     """A task or workflow returned ``outputs``."""
 
 
 @hookspec
-def outflow_block_failed(run: Any, block: Any, error: BaseException) -> None:
+def outflow_block_failed(run: RunInfo | None, block: Block, error: BaseException) -> None:
     """A task or workflow raised ``error``; the run will fail."""
 
 
 @hookspec
-def outflow_block_skipped(run: Any, block: Any) -> None:
+def outflow_block_skipped(run: RunInfo | None, block: Block) -> None:
     """A task or workflow was skipped (an upstream branch returned ``Skipped``)."""
+
+
+@hookspec
+def outflow_run_finished(run: RunInfo, state: str, error: BaseException | None) -> None:
+    """The run ended, in the driver: ``state`` is ``"success"`` or ``"failed"`` (then
+    ``error`` is set).
+
+    Called exactly once per started run, also when it failed or was interrupted,
+    after the backend was closed (its workers have finished).
+    """
+
+
+# ------------------------------------------------------------------ worker lifecycle
+# A worker is a process other than the driver that runs map items of a run: a pool
+# process, an MPI rank, a Slurm job. The kernel's worker bootstrap
+# (outflow.core.backends.worker) calls these, whichever backend started the process.
+
+
+@hookspec
+def outflow_worker_started(context: PipelineContext, run: RunInfo | None) -> None:
+    """This process will run items of ``run`` (restored from the driver's snapshot).
+
+    Called once per process and run, before its first item, with the worker's own
+    ``context`` active: set up per-process state here (run tracking makes its
+    tracker, with its own database connection).
+    """
+
+
+@hookspec
+def outflow_worker_finished(run: RunInfo | None) -> None:
+    """This process runs no more items of ``run``: write what is buffered.
+
+    Called once, when the backend stops the worker or the process exits normally
+    (a killed process gets no call: what it had not written is lost).
+    """

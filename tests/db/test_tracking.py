@@ -256,7 +256,8 @@ def test_a_tracker_never_writes_from_another_process(tmp_path: Path) -> None:
 
 
 def test_a_copy_of_the_run_in_the_driver_process_records_nothing(tmp_path: Path) -> None:
-    """Only worker processes attach a tracker to a run that arrived pickled."""
+    """Only worker processes (``outflow_worker_started``) attach a tracker to a run that
+    arrived pickled."""
     from outflow.management import plugin
 
     pipeline_context = _tracked_context(tmp_path)
@@ -267,7 +268,7 @@ def test_a_copy_of_the_run_in_the_driver_process_records_nothing(tmp_path: Path)
         task = Add1()
         plugin.outflow_block_started(copy, task, {"x": 1})
         plugin.outflow_block_succeeded(copy, task, {"x": 2})
-        assert tracking.TRACKER_KEY not in copy.extra  # looked at once, then ignored
+        assert copy.extra[tracking.TRACKER_KEY] is None
         tracking.run_finished(run, "success", None)
     assert _count_blocks(tmp_path) == 0
 
@@ -291,11 +292,13 @@ def test_a_worker_records_its_blocks_under_the_workflow_of_the_driver(tmp_path: 
 
         def worker() -> None:
             copy, inner = pickle.loads(shipped)
-            with activate(PipelineContext(config=pipeline_context.config,
-                                          root_directory=tmp_path)):
+            context = PipelineContext(config=pipeline_context.config, root_directory=tmp_path)
+            with activate(context):
+                plugin.outflow_worker_started(context, copy)
                 plugin.outflow_block_started(copy, inner, {"x": 1})
                 plugin.outflow_block_failed(copy, inner, ValueError("worker failure"))
-            # nothing written yet: the worker's tracker writes when the process exits
+                assert _count_blocks(tmp_path) == 1  # only the driver's: buffered here
+                plugin.outflow_worker_finished(copy)  # the worker ends: rows written
 
         child = multiprocessing.get_context("fork").Process(target=worker)
         child.start()

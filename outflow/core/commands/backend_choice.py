@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from outflow.core.errors import OutflowError
 from outflow.core.plugins.registry import load_target
 
 DEFAULT_BACKEND = "default"
 
 
-class BackendNotFoundError(LookupError):
+class BackendNotFoundError(OutflowError, LookupError):
     """No installed plugin provides the requested backend."""
 
 
@@ -32,9 +33,15 @@ def choose_backend_name(cli_choice: str | None, command_class: Any, config: Any)
 
 def load_backend_class(name: str, host: Any, settings: Any) -> type:
     """Import the class of backend ``name``; :class:`BackendNotFoundError` when unknown."""
+    return resolve_backend(name, host, settings)[1]
+
+
+def resolve_backend(name: str, host: Any, settings: Any) -> tuple[str, type]:
+    """The registered name of backend ``name`` (an alias gives its backend's name) and
+    its class; :class:`BackendNotFoundError` when unknown."""
     extra = dict(getattr(settings, "BACKENDS", {}) or {})
     if name in extra:
-        return load_target(extra[name])
+        return name, load_target(extra[name])
     entry = host.resolve("backends", name) if host is not None else None
     if entry is None:
         installed = sorted({*extra, *(host.collect().names("backends", True) if host else [])})
@@ -43,4 +50,4 @@ def load_backend_class(name: str, host: Any, settings: Any) -> type:
             f"unknown backend {name!r} (installed: {listed}); "
             f"to install it: pip install outflow-{name}"
         )
-    return entry.load()
+    return entry.name, entry.load()

@@ -2,7 +2,8 @@
 
 The run is announced to plugins (``outflow_run_started``) before ``setup_tasks``
 so that a run whose set-up fails (a missing parameter, a bad graph) is still
-recorded, as failed; ``outflow_run_finished`` is called exactly once either way.
+recorded, as failed; ``outflow_run_finished`` is called exactly once either way,
+after the backend was closed.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import sys
 import time
 from argparse import Namespace
+from collections.abc import Callable
 from typing import Any
 
-from outflow.core.commands.backend_choice import choose_backend_name, load_backend_class
+from outflow.core.commands.backend_choice import choose_backend_name, resolve_backend
 from outflow.core.commands.command import Command
-from outflow.core.pipeline.context import active_context
+from outflow.core.pipeline.context import PipelineContext, active_context
 from outflow.core.runs import RunInfo
 
 
@@ -26,16 +28,30 @@ def execute_command(command_class: type[Command], args: Namespace) -> Any:
     pipeline_context.db_untracked = bool(
         pipeline_context.db_untracked or command_class.db_untracked
     )
-    backend_name = choose_backend_name(
+    chosen = choose_backend_name(
         pipeline_context.backend_name, command_class, pipeline_context.config
     )
-    backend_class = load_backend_class(
-        backend_name, pipeline_context.host, pipeline_context.settings
+    backend_name, backend_class = resolve_backend(
+        chosen, pipeline_context.host, pipeline_context.settings
     )
-    run = RunInfo(
+    return run_workflow(
+        pipeline_context,
+        lambda: build_workflow(command_class),
+        backend_class,
         command=command_class.full_name() or command_class.name,
+        backend_name=backend_name,
+    )
+
+
+def run_workflow(pipeline_context: PipelineContext, build: Callable[[], Any],
+                 backend_class: type, *, command: str, backend_name: str | None = None) -> Any:
+    """Run the workflow that ``build()`` makes as the command ``command``, in the active
+    ``pipeline_context``: the run lifecycle hooks around ``build`` and the backend's
+    run, and the backend closed before the run is finalised."""
+    run = RunInfo(
+        command=command,
         argv=list(pipeline_context.argv or sys.argv[1:]),
-        backend=backend_name,
+        backend=backend_name or getattr(backend_class, "name", "default"),
         db_untracked=pipeline_context.db_untracked,
     )
     pipeline_context.run = run
@@ -44,18 +60,20 @@ def execute_command(command_class: type[Command], args: Namespace) -> Any:
     error: BaseException | None = None
     backend = None
     try:
-        workflow = build_workflow(command_class)
+        workflow = build()
         backend = backend_class(pipeline_context)
         return backend.run(workflow, run)
     except BaseException as exc:
         error = exc
         raise
     finally:
-        if backend is not None:
-            backend.close()
-        run.end_time = time.time()
-        run.state = "failed" if error is not None else "success"
-        hook.outflow_run_finished(run=run, state=run.state, error=error)
+        try:
+            if backend is not None:
+                backend.close()
+        finally:
+            run.end_time = time.time()
+            run.state = "failed" if error is not None else "success"
+            hook.outflow_run_finished(run=run, state=run.state, error=error)
 
 
 def build_workflow(command_class: type[Command]) -> Any:

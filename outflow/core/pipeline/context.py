@@ -66,8 +66,14 @@ class PipelineContext:
         self.db_untracked = False
         self.overwrite_cache = False
         self.run: Any = None
+        #: The backend running the command (set by ``Backend.run``).
+        self.backend: Any = None
+        #: ``(run, WorkerKit)``: what worker processes of that run get (see
+        #: :mod:`outflow.core.backends.shipping`).
+        self.worker_kit: Any = None
         self.log_level: str | None = None
-        self._logging_configured = False
+        #: The ``logging`` section was applied (a forked worker inherits it).
+        self.logging_configured = False
         self._databases: Any = None
 
     def configure_logging(self) -> None:
@@ -76,16 +82,12 @@ class PipelineContext:
         Deferred until something may log (a pipeline's code is imported, a command
         runs), which keeps ``outflow --help`` from importing ``logging.config``.
         """
-        if self._logging_configured:
+        if self.logging_configured:
             return
         from outflow.core.logging import configure_logging
 
         configure_logging(self.config.get("logging"), self.log_level)
-        self._logging_configured = True
-
-    @property
-    def plugin_manager(self) -> Any:
-        return self.host.pm if self.host is not None else None
+        self.logging_configured = True
 
     @property
     def hook(self) -> Any:

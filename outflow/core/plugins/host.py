@@ -193,6 +193,12 @@ class PluginHost:
                                            f"{module_name}.models", record.name))
             self._validate_hooks()
 
+    def pipeline_plugins(self) -> list[str]:
+        """Modules of the pipeline's own plugins that loaded (those of ``settings.PLUGINS``
+        that are not entry points): what a worker process imports to have the same."""
+        return [record.module for record in self.records.values()
+                if record.kind == "pipeline" and record.status == "loaded"]
+
     def plugin_for_package(self, package: str, any_status: bool = False) -> PluginRecord | None:
         """The plugin whose module lives in ``package`` (or is it); loaded ones only,
         unless ``any_status``."""

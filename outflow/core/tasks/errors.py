@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from outflow.core.errors import OutflowError
 
-class EngineError(Exception):
+
+class EngineError(OutflowError):
     """Base class of the errors raised by the task and workflow engine."""
 
 
@@ -71,44 +73,6 @@ class TaskError(EngineError):
         return (_rebuild_task_error, (self.block_name, self.error, self.args))
 
 
-# -- item failures of a map ---------------------------------------------------------
-# MapWorkflow (outflow-library) and the backends that run its items elsewhere report
-# a failed item alike; the protocol lives here so that neither plugin copies it.
-
-
-def failing_block(error: BaseException) -> str | None:
-    """The task an engine error names (``TaskError.block_name``, ``TaskTypeError.block``)."""
-    name = getattr(error, "block_name", None)
-    if isinstance(name, str):
-        return name
-    label = getattr(error, "block", None)  # a label: "task compute"
-    return label.split(" ", 1)[-1] if isinstance(label, str) else None
-
-
-def item_failure_message(label: str, index: int, error: BaseException,
-                         block_name: str | None, finished: int, total: int | None) -> str:
-    """``<label>: item <i> failed in task <name>: <Type>: <error> (<k> of <n> items
-    finished; their outputs are kept)``; the count is left out when ``total`` is None."""
-    inner = error.error if isinstance(error, TaskError) else error
-    where = f" in task {block_name}" if block_name else ""
-    message = f"{label}: item {index} failed{where}: {type(inner).__name__}: {inner}"
-    if total is not None:
-        message += f" ({finished} of {total} items finished; their outputs are kept)"
-    return message
-
-
-def is_item_failure(error: BaseException) -> bool:
-    """Whether a backend that ran items elsewhere reports an item failure.
-
-    The protocol: the exception has ``item_index`` (position in the items given to
-    ``Backend.map``; ``len(items)`` when no item failed but the map stopped),
-    ``item_results`` (position -> result of each item that finished) and ``error``
-    (the item's own exception), optionally ``block_name`` and ``remote_traceback``.
-    """
-    return isinstance(getattr(error, "item_index", None), int) and isinstance(
-        getattr(error, "item_results", None), dict)
-
-
 def _rebuild(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
     instance = cls.__new__(cls)
     Exception.__init__(instance, *args)
@@ -134,7 +98,4 @@ __all__ = [
     "TaskInputError",
     "TaskOutputError",
     "TaskTypeError",
-    "failing_block",
-    "is_item_failure",
-    "item_failure_message",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from outflow.core.target import MISSING, Target
@@ -49,6 +49,9 @@ class Workflow(Block):
     """
 
     kind: ClassVar[str] = "workflow"
+    #: Whether the workflow runs its inner graph once per item, through the backend's
+    #: ``map`` (a MapWorkflow): backends that start workers early look for one.
+    maps_items: ClassVar[bool] = False
 
     def __init__(self, *blocks: Block, name: str | None = None, cache: bool = False,
                  output_name: str | None = None) -> None:
@@ -63,10 +66,11 @@ class Workflow(Block):
         self.external_upstream: list[Block] = []
         #: What the cache key calls this workflow: its class, and its definition function.
         self.identity = f"{_qualified(type(self))}:{self.name}"
-        self.definition: Callable[..., Any] | None = None
         #: Unpickled after validation (in a worker): runnable, but detached from the
         #: graph it was defined in, so it cannot be validated again.
         self.shipped = False
+        #: The run's WorkerKit, when the workflow arrived pickled (see ``run_item``).
+        self.worker_kit: Any = None
         self._plan: Plan | None = None
         for block in blocks:
             self.add_block(block)
@@ -191,13 +195,48 @@ class Workflow(Block):
         results = execute(plan, inputs)
         return {name: results[position][key] for name, position, key in plan.outputs}
 
-    def run_item(self, item: dict[str, Any]) -> Any:
-        """What :meth:`Backend.map <outflow.core.backends.Backend.map>` runs per item.
+    # -- items (the backend protocol, see outflow.core.backends) -------------------
+    def run_item(self, item: Mapping[str, Any]) -> Any:
+        """Run one item of a map: what :meth:`Backend.map
+        <outflow.core.backends.Backend.map>` calls, in any thread or process.
 
-        The base runs the inner graph with ``item`` as inputs; a MapWorkflow may
-        override it to shape each item's result.
+        In a process that received the workflow pickled, the first call sets the
+        process up (:func:`~outflow.core.backends.worker.ensure_worker`). While the
+        item runs, :func:`~outflow.core.backends.current_item_index` is its index; an
+        exception comes out as an :class:`~outflow.core.backends.ItemFailure` naming
+        the item (``KeyboardInterrupt`` and ``SystemExit`` pass unchanged).
         """
+        from outflow.core.backends.items import ItemFailure, enter_item, leave_item
+
+        kit = self.worker_kit
+        if kit is not None and not kit.made_here():
+            from outflow.core.backends.worker import ensure_worker
+
+            ensure_worker(kit)
+        token = enter_item(item)
+        try:
+            return self.compute_item(item)
+        except ItemFailure as failure:
+            if failure.index == getattr(item, "index", None) and failure.label == self.label:
+                raise  # already this item's (a subclass's compute_item raised it)
+            raise ItemFailure.of(self, item, failure) from failure
+        except Exception as error:
+            raise ItemFailure.of(self, item, error) from error
+        finally:
+            leave_item(token)
+
+    def compute_item(self, item: Mapping[str, Any]) -> Any:
+        """The result of one item (inside :meth:`run_item`): the inner graph's outputs
+        with ``item`` as inputs; a MapWorkflow returns its sinks' outputs."""
         return self.run_graph(**item)
+
+    def item_returned(self, item: Mapping[str, Any], result: Any) -> None:
+        """A backend got ``item``'s result back in the driver (items run elsewhere).
+
+        Backends whose items run in other processes call it as results land; a
+        MapWorkflow moves its progress display and keeps the result should a later
+        item fail. Nothing to do here.
+        """
 
     def run_sinks(self, **inputs: Any) -> list[dict[str, Any]]:
         """Run the inner graph; return the outputs dict of each terminal block.
@@ -267,9 +306,31 @@ class Workflow(Block):
                 values[name] = target.default
         return values
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled after validation inside a pipeline, a workflow carries its run's
+        :class:`~outflow.core.backends.WorkerKit`, unpickled (and ``sys.path`` set)
+        before the workflow's own class and blocks are looked up."""
+        kit = self._kit_to_ship()
+        if kit is None:
+            return super().__reduce_ex__(protocol)
+        return (_unpickle_workflow, (kit, type(self)), self.__getstate__())
+
+    def _kit_to_ship(self) -> Any:
+        if self._plan is None:
+            return None
+        if self.worker_kit is not None:  # passed on by a worker that received it
+            return self.worker_kit
+        from outflow.core.pipeline.context import active_context, has_active_context
+
+        if not has_active_context():
+            return None
+        from outflow.core.backends.shipping import worker_kit
+
+        return worker_kit(active_context())
+
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        state["definition"] = None  # the decorated function: informative only
+        state["worker_kit"] = None  # travels in __reduce_ex__'s arguments, ahead
         if self._plan is not None:
             # Validated: ship the workflow detached from the graph around it (see
             # Block.__getstate__). Its plan says where every value comes from.
@@ -278,7 +339,16 @@ class Workflow(Block):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        kit = self.__dict__.get("worker_kit")  # set by _unpickle_workflow, before
         self.__dict__.update(state)
+        if kit is not None:
+            self.worker_kit = kit
+
+
+def _unpickle_workflow(kit: Any, cls: type[Workflow]) -> Workflow:
+    workflow = cls.__new__(cls)
+    workflow.worker_kit = kit
+    return workflow
 
 
 class WorkflowFactory:
@@ -299,7 +369,6 @@ class WorkflowFactory:
         options = dict(self.options)
         name = options.pop("name", None) or self.function.__name__
         workflow = self.workflow_class(name=name, **options)
-        workflow.definition = self.function
         workflow.identity = f"{_qualified(self.workflow_class)}:{_qualified(self.function)}"
         with workflow:
             self.function(*args, **kwargs)

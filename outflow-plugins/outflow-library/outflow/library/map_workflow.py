@@ -49,66 +49,82 @@ finished are kept on the exception (``error.completed``, index -> result) and, w
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
-from outflow.core.backends import current_backend
+from outflow.core.backends import Item, ItemFailure, current_backend, current_item_path
 from outflow.core.logging import logger
 from outflow.core.target import Target
 from outflow.core.tasks import Block, EngineError, GraphError, TaskInputError
-from outflow.core.tasks.errors import failing_block, is_item_failure, item_failure_message
 from outflow.core.workflow import Plan, Workflow
 
 
-class MapItemError(EngineError):
-    """An item of a map failed: ``item <index> failed in task <name>: <error>``.
+class MapItemError(ItemFailure):
+    """An item of a map failed: ``map p: item 5 failed in task compute: <error> (...)``.
 
-    Attributes: ``index`` (position in the input sequence), ``block_name`` (the
-    failing task, when known), ``error`` (the original exception, also
-    ``__cause__``), ``completed`` (index -> result of every item that finished),
-    ``total`` and ``remote_traceback`` (the traceback text from a worker process,
-    when the item ran in one).
+    An :class:`~outflow.core.backends.ItemFailure` (``index``, ``block_name``,
+    ``error``, ``remote_traceback``...) that also says what the map kept:
+    ``completed`` (index -> result of every item that finished, read from the cache
+    or computed) and ``total`` (the number of items).
     """
 
-    def __init__(self, label: str, index: int, error: BaseException, *,
+    def __init__(self, label: str, index: int | None, error: BaseException, *,
                  completed: Mapping[int, Any] | None = None, total: int | None = None,
                  block_name: str | None = None, remote_traceback: str | None = None) -> None:
-        self.label = label
-        self.index = index
-        self.error = error
         self.completed = dict(completed or {})
         self.total = total
-        self.block_name = block_name or failing_block(error)
-        self.remote_traceback = remote_traceback
-        super().__init__(item_failure_message(label, index, error, self.block_name,
-                                              len(self.completed), total))
+        super().__init__(label, index, error, block_name=block_name,
+                         remote_traceback=remote_traceback)
 
-    def __reduce__(self) -> Any:  # nested maps may send it back from a worker
-        return (_rebuild_map_item_error, (self.label, self.index, self.error, self.completed,
-                                          self.total, self.block_name, self.remote_traceback))
+    def describe(self) -> str:
+        message = super().describe()
+        if self.total is not None:
+            message += (f" ({len(self.completed)} of {self.total} items finished; "
+                        "their outputs are kept)")
+        return message
 
-
-def _rebuild_map_item_error(label: str, index: int, error: BaseException,
-                            completed: dict[int, Any], total: int | None,
-                            block_name: str | None, remote_traceback: str | None
-                            ) -> MapItemError:
-    rebuilt = MapItemError(label, index, error, completed=completed, total=total,
-                           block_name=block_name, remote_traceback=remote_traceback)
-    rebuilt.__cause__ = error
-    return rebuilt
+    def state(self) -> dict[str, Any]:
+        return {**super().state(), "completed": self.completed, "total": self.total}
 
 
-class _InProcessRun:
-    """What a map call in this process knows: progress, and results as they finish."""
+class CachedItem(Item):
+    """An item whose result is stored in the workflow cache, under ``cache_key``, by
+    the process that computes it."""
 
-    __slots__ = ("failed", "pid", "progress", "results")
+    __slots__ = ("cache_key",)
+
+    def __init__(self, inputs: Mapping[str, Any], index: int, path: tuple[int, ...],
+                 cache_key: str) -> None:
+        super().__init__(inputs, index, path)
+        self.cache_key = cache_key
+
+
+class _MapRun:
+    """What the driver of one map knows: the results that landed, and the progress.
+
+    Fed by ``run_item`` when items run in the driver's process (in any of its
+    threads: hence the lock) and by ``item_returned`` when a backend brings results
+    back from elsewhere; an index is counted once either way.
+    """
+
+    __slots__ = ("lock", "pid", "progress", "results")
 
     def __init__(self, progress: Any) -> None:
         self.pid = os.getpid()
         self.progress = progress
-        self.results: list[Any] = []
-        #: An item raised here (as opposed to the backend itself failing).
-        self.failed = False
+        self.results: dict[int, Any] = {}
+        self.lock = threading.Lock()
+
+    def landed(self, index: int, result: Any) -> None:
+        with self.lock:
+            if index not in self.results:
+                self.results[index] = result
+                self.progress.advance(1)
+
+    def failed(self) -> None:
+        with self.lock:
+            self.progress.advance(1, failed=1)
 
 
 class MapWorkflow(Workflow):
@@ -120,6 +136,8 @@ class MapWorkflow(Workflow):
     directive) is a resource request passed to the backend, which ignores those it
     does not use.
     """
+
+    maps_items = True
 
     def __init__(self, *blocks: Block, map_on: Mapping[str, str] | None = None,
                  output_name: str | None = None, name: str | None = None,
@@ -144,8 +162,10 @@ class MapWorkflow(Workflow):
         self.mapping: dict[str, str] = {}
         #: Inner inputs passed unchanged to every item (set by validation).
         self.broadcast: list[str] = []
-        self._run_state: _InProcessRun | None = None
+        self._run_state: _MapRun | None = None
         self._hooks: tuple[Any, Any, Any] | None = None
+        #: pid -> the workflow cache this process stores items in (see ``_store``).
+        self._stores: dict[int, Any] = {}
 
     # -- targets ------------------------------------------------------------------
     def finalize_targets(self, plan: Plan) -> None:
@@ -217,11 +237,11 @@ class MapWorkflow(Workflow):
         (``MapWorkflow(ComputeMore())(some_data_array=[...])``), that sequence is
         the one mapped on.
         """
-        if self._plan is None:
+        if self.plan is None:
             self.validate(root=False)
         if args or inputs.keys() != self.inputs.keys():
             inputs = self.bind_arguments(args, self._rename_sequence(inputs))
-        return self._run(**inputs)
+        return self.map_inputs(**inputs)
 
     def _rename_sequence(self, inputs: dict[str, Any]) -> dict[str, Any]:
         unknown = [name for name in inputs if name not in self.inputs]
@@ -232,8 +252,11 @@ class MapWorkflow(Workflow):
         return inputs
 
     def _run(self, **inputs: Any) -> dict[str, Any]:
-        items = self.items(inputs)
-        return {self.result_name: self.map_items(items)}
+        return self.map_inputs(**inputs)
+
+    def map_inputs(self, **inputs: Any) -> dict[str, Any]:
+        """The map's outputs for these inputs: ``{output name: [result per item]}``."""
+        return {self.result_name: self.map_items(self.items(inputs))}
 
     def items(self, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The inner workflow's inputs for each item, in input order."""
@@ -270,18 +293,21 @@ class MapWorkflow(Workflow):
         results: list[Any] = [None] * total
         todo = list(range(total))
         cache = self._item_cache(items)
+        path = current_item_path()
         if cache is not None:
             todo = cache.lookup(results)
+            work: list[Item] = [CachedItem(items[i], i, path, cache.keys[i]) for i in todo]
+        else:
+            work = [Item(item, index, path) for index, item in enumerate(items)]
         progress = MapProgress(total, f"{self.kind} {self.name}")
         progress.advance(total - len(todo))
-        state = _InProcessRun(progress)
+        state = _MapRun(progress)
         self._run_state = state
         try:
-            computed = current_backend().map(self, [items[i] for i in todo],
-                                             resources=self.resources)
+            computed = current_backend().map(self, work, resources=self.resources)
         except BaseException as error:
-            self._fail(error, todo, state, results, cache, total)
-            raise  # not an item failure (KeyboardInterrupt...): kept outputs are cached
+            self._fail(error, state, results, todo)
+            raise  # not an item failure (KeyboardInterrupt, a backend error...)
         finally:
             self._run_state = None
             progress.close()
@@ -290,42 +316,26 @@ class MapWorkflow(Workflow):
                               f"for {len(todo)} items")
         for index, result in zip(todo, computed):
             results[index] = result
-        if cache is not None:
-            cache.store(todo, computed)
         return results
 
-    def _fail(self, error: BaseException, todo: list[int], state: _InProcessRun,
-              results: list[Any], cache: _ItemCache | None, total: int) -> None:
-        """Keep the outputs of the finished items; raise a MapItemError naming the item."""
-        if is_item_failure(error):  # a backend running items elsewhere
-            reported: dict[int, Any] = error.item_results  # type: ignore[attr-defined]
-            position: int = error.item_index  # type: ignore[attr-defined]
-            finished = {todo[i]: value for i, value in reported.items()}
-            failed: int | None = todo[position] if position < len(todo) else None
-            cause = getattr(error, "error", None) or error
-        else:  # items ran here, in order (the base class's sequential map)
-            finished = dict(zip(todo, state.results))
-            failed = todo[len(state.results)] if (
-                state.failed and len(state.results) < len(todo)) else None
-            cause = error
-        if cache is not None and finished:
-            cache.store(list(finished), list(finished.values()))
+    def _fail(self, error: BaseException, state: _MapRun, results: list[Any],
+              todo: list[int]) -> None:
+        """Raise a MapItemError naming the failed item, with what finished; for any
+        other error, say what was kept and let it go on."""
         pending = set(todo)
-        completed = {i: results[i] for i in range(total) if i not in pending}
-        completed.update(finished)
-        if failed is None or not isinstance(error, Exception):
-            # The backend failed, or Ctrl-C: the original exception goes on unchanged.
-            if finished:
-                logger.warning("%s: stopped; %d of %d items had finished%s", self.label,
-                               len(completed), total,
-                               " (kept in the workflow cache)" if cache is not None else "")
-            return
-        # The backend's own exception (WorkerDied...) stays in the chain, under ours.
-        raise MapItemError(
-            self.label, failed, cause, completed=completed, total=total,
-            block_name=getattr(error, "block_name", None),
-            remote_traceback=getattr(error, "remote_traceback", None),
-        ) from error
+        completed = {i: result for i, result in enumerate(results) if i not in pending}
+        completed.update(state.results)
+        if isinstance(error, ItemFailure):
+            # The backend's own exception (WorkerDied...) stays in the chain, under ours.
+            raise MapItemError(
+                self.label, error.index, error.error, completed=completed,
+                total=len(results), block_name=error.block_name,
+                remote_traceback=error.remote_traceback,
+            ) from error
+        if state.results:
+            logger.warning("%s: stopped; %d of %d items had finished%s", self.label,
+                           len(completed), len(results),
+                           " (kept in the workflow cache)" if self.cache else "")
 
     def _item_cache(self, items: list[dict[str, Any]]) -> _ItemCache | None:
         if not self.cache:
@@ -336,34 +346,55 @@ class MapWorkflow(Workflow):
             return None
         return _ItemCache.open(self, active_context(), items)
 
-    def run_item(self, item: dict[str, Any]) -> Any:
+    def run_item(self, item: Mapping[str, Any]) -> Any:
         """One item: the list of the outputs dicts of the inner terminal blocks.
 
-        When the item runs in the process that runs the map (any in-process
-        backend), it also feeds the progress display and keeps the result, so
-        that a failure later in the map loses nothing.
+        Where it runs, a cached map's item stores its result in the workflow cache as
+        soon as it finished; in the driver's process, it also feeds the progress
+        display and keeps the result, so that a failure later in the map loses
+        nothing.
         """
-        state = self._run_state
-        if state is None or state.pid != os.getpid():
-            return self._run_one(item)
         try:
-            result = self._run_one(item)
-        except BaseException:
-            state.failed = True
-            state.progress.advance(1, failed=1)
+            result = super().run_item(item)
+        except ItemFailure:
+            state = self._run_state
+            if state is not None and state.pid == os.getpid():
+                state.failed()
             raise
-        state.results.append(result)
-        state.progress.advance(1)
+        key = getattr(item, "cache_key", None)
+        if key is not None:
+            self._store(key, result)
+        index = getattr(item, "index", None)
+        state = self._run_state
+        if index is not None and state is not None and state.pid == os.getpid():
+            state.landed(index, result)
         return result
 
-    def _run_one(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+    def item_returned(self, item: Mapping[str, Any], result: Any) -> None:
+        """A backend brought ``item``'s result back from another process."""
+        state = self._run_state
+        index = getattr(item, "index", None)
+        if state is not None and index is not None:
+            state.landed(index, result)
+
+    def _store(self, key: str, result: Any) -> None:
+        """Write one item's cache entry (in the process that computed it)."""
+        store = self._stores.get(os.getpid())
+        if store is None:
+            from outflow.core.pipeline.context import active_context
+            from outflow.core.workflow.cache import WorkflowCache, cache_directory
+
+            store = self._stores[os.getpid()] = WorkflowCache(cache_directory(active_context()))
+        store.store(key, {"result": result}, self.identity)
+
+    def compute_item(self, item: Mapping[str, Any]) -> list[dict[str, Any]]:
         """``run_sinks(**item)``, with the lifecycle hooks looked up once per run.
 
         Looking the hooks up is a quarter of the engine's cost for a trivial item;
         they only change with the pipeline context or its run, so they are kept
         while both stay the same (in a worker, for its whole life).
         """
-        plan = self._plan
+        plan = self.plan
         if plan is None or not plan.steps:
             return self.run_sinks(**item)
         from outflow.core.pipeline.context import active_context, has_active_context
@@ -377,16 +408,11 @@ class MapWorkflow(Workflow):
         results = execute(plan, item, cached[2])
         return [results[position] for position in plan.sinks]
 
-    def report_progress(self, done: int, failed: int = 0) -> None:
-        """For backends running items elsewhere: ``done`` more items came back."""
-        state = self._run_state
-        if state is not None:
-            state.progress.advance(done, failed)
-
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state["_run_state"] = None  # progress and results stay with the driver
         state["_hooks"] = None  # hook callers of this process's plugin host
+        state["_stores"] = {}  # cache stores: made again where the workflow runs
         return state
 
 
@@ -435,9 +461,6 @@ class _ItemCache:
                         self.workflow.label, hits, len(self.keys))
         return todo
 
-    def store(self, indexes: list[int], values: list[Any]) -> None:
-        for index, value in zip(indexes, values):
-            self.store_.store(self.keys[index], {"result": value}, self.workflow.identity)
 
 
 #: sbatch directives (``partition``, ``mem``...) are resource requests like any
@@ -447,4 +470,4 @@ class _ItemCache:
 SlurmMapWorkflow = MapWorkflow
 
 
-__all__ = ["MapItemError", "MapWorkflow", "SlurmMapWorkflow"]
+__all__ = ["CachedItem", "MapItemError", "MapWorkflow", "SlurmMapWorkflow"]

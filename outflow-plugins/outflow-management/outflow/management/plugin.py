@@ -3,8 +3,8 @@
 Kept tiny on purpose: it is imported at every start-up. Everything heavy (the
 commands, SQLAlchemy, Alembic) is named by lazy ``"module:attribute"`` strings or
 imported inside the hook bodies, and the per-block hooks cost two dictionary lookups
-when the run is not tracked. In a worker process, the first block hook of a tracked
-run creates that process's tracker (``tracking.worker_tracker``).
+when the run is not tracked. In a worker process, the kernel's worker hooks start and
+finish that process's own tracker.
 """
 
 from outflow.core.plugins import hookimpl
@@ -46,20 +46,24 @@ def outflow_run_finished(run, state, error):
     run_finished(run, state, error)
 
 
-def _worker_tracker(run):
-    """A worker process received the run with its tracker left behind: make its own."""
-    from outflow.management.tracking import worker_tracker
+@hookimpl
+def outflow_worker_started(context, run):
+    from outflow.management.tracking import worker_started
 
-    return worker_tracker(run)
+    worker_started(context, run)
+
+
+@hookimpl
+def outflow_worker_finished(run):
+    from outflow.management.tracking import worker_finished
+
+    worker_finished(run)
 
 
 def _tracker_of(run):
-    """The tracker of ``run`` in this process (made on first use in a worker), or None
-    when the run is not tracked or already finished."""
-    tracker = run.extra.get(_TRACKER) if run is not None else None
-    if tracker is None and run is not None and _TRACKER in run.extra:
-        tracker = _worker_tracker(run)
-    return tracker
+    """The tracker of ``run`` in this process, or None when the run is not tracked here
+    (or already finished)."""
+    return run.extra.get(_TRACKER) if run is not None else None
 
 
 @hookimpl

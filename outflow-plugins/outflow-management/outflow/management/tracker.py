@@ -17,12 +17,18 @@ Worker processes (a backend running MapWorkflow items elsewhere, see
 database ids from ``run.extra`` (which the context snapshot carries), the same id
 reservation, and its own batches. So that workers can attach their rows to the map
 block, the driver writes that block as soon as it starts when the backend runs items
-in other processes and sets its id on the workflow, which the backend then ships; a
-worker takes each item's index from its backend, and writes what it buffered every
-:data:`FLUSH_EVERY` blocks or :data:`FLUSH_INTERVAL` seconds, after an item when
-that takes little of its time (:data:`WORKER_FLUSH_SHARE`), and when the process
-exits. Backends shut their workers down in ``close()``, which the kernel calls before
-``outflow_run_finished``: every worker row is written before the run is finalised.
+in other processes and sets its id on the workflow, which the backend then ships. The
+worker hooks drive it: ``outflow_worker_started`` makes it, ``outflow_worker_finished``
+writes what it still buffers. In between it writes every :data:`FLUSH_EVERY` blocks
+or :data:`FLUSH_INTERVAL` seconds, and after an item when that takes little of its
+time (:data:`WORKER_FLUSH_SHARE`). Backends stop their workers in ``close()``, which
+the kernel calls before ``outflow_run_finished``: every worker row is written before
+the run is finalised.
+
+Every block row records the map item it ran for: ``current_item_index()``, which
+``run_item`` sets in whatever thread or process runs the item. Open blocks are keyed
+by the block and the item path, so a backend running items in threads of the
+driver's process gets each item's rows right too.
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import threading
 import time
 import traceback
@@ -44,6 +49,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, inspect, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from outflow.core.backends import current_item_path
 from outflow.core.configuration.secrets import mask_secrets, mask_text
 from outflow.core.db import DatabaseError
 from outflow.core.db.database import SQLITE_BEGIN_OPTION
@@ -114,13 +120,9 @@ class BlockRecord:
         self.parent = parent
         self.depth = parent.depth + 1 if parent is not None else 0
         #: A mapped workflow (it maps items): its inner blocks run once per item.
-        self.is_map = callable(getattr(block, "map_items", None))
-        index = getattr(block, "map_index", None)
-        if not isinstance(index, int):
-            index = map_index
-        if index is None and parent is not None:
-            index = parent.map_index
-        self.map_index = index
+        self.is_map = bool(getattr(block, "maps_items", False))
+        #: The map item the block ran for (``current_item_index()``), else None.
+        self.map_index = map_index
 
     def row(self, run_id: int) -> dict[str, Any]:
         return {
@@ -140,19 +142,22 @@ class Tracker:
         self.databases = databases
         self.run = run
         self.config = config
+        #: The process whose connections the tracker uses: a forked copy (a child that
+        #: got the driver's memory) must never write through them, so it ignores hooks.
         self.pid = os.getpid()
         self.run_id: int | None = None
         self.configuration_id: int | None = None
         self._lock = threading.RLock()
-        self._open: dict[int, list[BlockRecord]] = {}
-        self._last: dict[int, tuple[Any, BlockRecord]] = {}
+        #: (id(block), item path) -> records of that block open there (innermost last)
+        self._open: dict[tuple[int, tuple[int, ...]], list[BlockRecord]] = {}
+        #: (id(block), item path) -> (block, its last record there): edges start there
+        self._last: dict[tuple[int, tuple[int, ...]], tuple[Any, BlockRecord]] = {}
         self._targets: dict[int, tuple[Any, tuple[Any, Any]]] = {}
         self._new: list[BlockRecord] = []
         self._changed: dict[int, BlockRecord] = {}
         self._edges: list[tuple[BlockRecord, BlockRecord]] = []
         self._exceptions: list[tuple[BlockRecord | None, BaseException]] = []
         self._errors_seen: set[int] = set()
-        self._occurrences: dict[tuple[int, int], int] = {}
         self._pending = 0
         self._last_flush = time.monotonic()
 
@@ -220,21 +225,26 @@ class Tracker:
                           "(see the previous warning)", self.run_id)
 
     # -- blocks (hot path) --------------------------------------------------------
+    # Blocks are told apart by the block and the map items being run (the item path):
+    # a backend may run the items of a map in several threads of this process, each
+    # opening the same inner blocks at the same time.
     def block_started(self, block: Any, inputs: Mapping[str, Any]) -> None:
         if os.getpid() != self.pid:
             return
         now = time.time()
-        key = id(block)
+        path = current_item_path()
+        key = (id(block), path)
         with self._lock:
-            parent, index = self._parent_of(block, key)
-            record = BlockRecord(block, "running", now, parent, self._describe(block), index)
+            parent = self._parent_of(block, path)
+            record = BlockRecord(block, "running", now, parent, self._describe(block),
+                                 path[-1] if path else None)
             parameters = getattr(block, "parameters", None)
             if parameters and inputs:
                 values = {name: inputs[name] for name in parameters if name in inputs}
                 if values:
                     record.parameters = _jsonable(mask_secrets(values))
             for upstream in getattr(block, "upstream", ()) or ():
-                last = self._last.get(id(upstream))
+                last = self._last.get((id(upstream), path))
                 if last is not None and last[0] is upstream:
                     self._edges.append((last[1], record))
             self._open.setdefault(key, []).append(record)
@@ -268,11 +278,13 @@ class Tracker:
         if self._end(block, "skipped") is not None:
             return
         now = time.time()
+        path = current_item_path()
         with self._lock:
-            parent, index = self._parent_of(block, id(block))
-            record = BlockRecord(block, "skipped", now, parent, self._describe(block), index)
+            parent = self._parent_of(block, path)
+            record = BlockRecord(block, "skipped", now, parent, self._describe(block),
+                                 path[-1] if path else None)
             record.end = now
-            self._last[id(block)] = (block, record)
+            self._last[(id(block), path)] = (block, record)
             self._new.append(record)
             self._pending += 1
             self._maybe_flush()
@@ -281,13 +293,14 @@ class Tracker:
         if os.getpid() != self.pid:
             return None
         now = time.time()
+        key = (id(block), current_item_path())
         with self._lock:
-            opened = self._open.get(id(block))
+            opened = self._open.get(key)
             if not opened:
                 return None
             record = opened.pop()
             if not opened:
-                del self._open[id(block)]
+                del self._open[key]
             record.state = state
             record.end = now
             self._changed_record(record)
@@ -303,34 +316,16 @@ class Tracker:
                 self._changed_record(record)
         self._open.clear()
 
-    def _parent_of(self, block: Any, key: int) -> tuple[BlockRecord | None, int | None]:
-        """The record of the workflow running ``block``, and the map item it belongs to."""
+    def _parent_of(self, block: Any, path: tuple[int, ...]) -> BlockRecord | None:
+        """The record of the workflow running ``block`` (None at the top, or when that
+        workflow runs in another process)."""
         parent_block = getattr(block, "parent", None)
         if parent_block is None:
-            return None, None
-        opened = self._open.get(id(parent_block))
-        if not opened:
-            return None, None
-        return opened[-1], self._item_index(opened[-1], key)
-
-    def _item_index(self, parent: BlockRecord, key: int) -> int | None:
-        """The item of the map ``parent`` that the block ``key`` belongs to (None when
-        ``parent`` is not a map)."""
-        if not parent.is_map:
             return None
-        if parent.map_index is None:  # a map the backend runs (not one nested in an item)
-            index = backend_item_index()
-            if index is not None:  # a backend that shares items between processes
-                return index
-        return self._occurrence(parent, key)
-
-    def _occurrence(self, parent: BlockRecord, key: int) -> int:
-        """Items of an in-process map run one after the other: the n-th run (or skip) of
-        an inner block under this map is item n."""
-        occurrence = (id(parent), key)
-        index = self._occurrences.get(occurrence, 0)
-        self._occurrences[occurrence] = index + 1
-        return index
+        if path and getattr(parent_block, "maps_items", False):
+            path = path[:-1]  # the map runs outside the items it maps
+        opened = self._open.get((id(parent_block), path))
+        return opened[-1] if opened else None
 
     def _items_elsewhere(self) -> bool:
         """Whether the backend of the active pipeline runs map items in other processes."""
@@ -487,17 +482,18 @@ class Tracker:
 class WorkerTracker(Tracker):
     """Tracks the blocks that a worker process runs for a run started in another one.
 
-    Created by the first block hook of the run in the worker (see
-    :func:`outflow.management.tracking.worker_tracker`), with the worker's own
+    Created when the worker starts (the hook ``outflow_worker_started``, see
+    :func:`outflow.management.tracking.worker_started`), with the worker's own
     databases (never a connection of the driver) and the run's ids. Blocks whose
     workflow runs in the driver (the inner blocks of a shipped MapWorkflow) are
     attached to that workflow's row, which the driver wrote when the workflow started
     and whose id it set on the workflow before the backend shipped it
     (:data:`OUTER_ID_ATTRIBUTE`; without it, the id is looked up when writing: the
     run's latest running block with that name, kind and plugin). Their map index
-    is the index of the item the backend runs (:func:`backend_item_index`).
-    Buffered rows are written like the driver's, after an item when that costs
-    little (:data:`WORKER_FLUSH_SHARE`), and at the latest when the process exits.
+    is the index of the item being run (``current_item_index()``). Buffered rows are
+    written like the driver's, after an item when that costs little
+    (:data:`WORKER_FLUSH_SHARE`), and at the latest when the worker ends (the hook
+    ``outflow_worker_finished``).
     """
 
     def __init__(self, databases: Any, run: Any, config: Mapping[str, Any],
@@ -512,18 +508,13 @@ class WorkerTracker(Tracker):
         #: Seconds between writes after items (see WORKER_FLUSH_SHARE), from the last one.
         self._item_interval = 0.1
         self._flushes = 0
-        from multiprocessing.util import Finalize
 
-        # Runs when a multiprocessing worker exits normally, and at exit (atexit) in
-        # any other process: pools shut down in Backend.close(), before the run ends.
-        self._finalizer = Finalize(None, self.close, exitpriority=10)
-
-    def _parent_of(self, block: Any, key: int) -> tuple[BlockRecord | None, int | None]:
+    def _parent_of(self, block: Any, path: tuple[int, ...]) -> BlockRecord | None:
+        parent = super()._parent_of(block, path)
         parent_block = getattr(block, "parent", None)
-        if parent_block is None or self._open.get(id(parent_block)):
-            return super()._parent_of(block, key)
-        parent = self._outer_record(parent_block)
-        return parent, self._item_index(parent, key)
+        if parent is None and parent_block is not None:
+            return self._outer_record(parent_block)  # the map, run by the driver
+        return parent
 
     def _outer_record(self, workflow: Any) -> BlockRecord:
         """The record standing for ``workflow``'s row, written by the driver."""
@@ -596,33 +587,14 @@ class WorkerTracker(Tracker):
         self.close()
 
     def close(self) -> None:
-        """Write what is buffered (blocks still open are recorded as failed)."""
+        """Write what is buffered (blocks still open are recorded as failed): the worker
+        ends (the hook ``outflow_worker_finished``)."""
         if os.getpid() != self.pid:
             return
         with self._lock:
             self._close_open("failed", time.time())
             if self._new or self._changed or self._edges or self._exceptions:
                 self._flush()
-
-
-#: Modules of backends whose workers can say which item they run: ``current_item_index()``.
-ITEM_INDEX_PROVIDERS = ("outflow.multiprocessing.backend",)
-
-
-def backend_item_index() -> int | None:
-    """Index (in the items given to ``Backend.map``) of the item this process runs now.
-
-    Asks the backend modules loaded in this process for their ``current_item_index()``
-    (None outside of an item). None when no backend says: the caller then counts the
-    items run in this process, which is right when they run one after the other in
-    input order (the sequential backend).
-    """
-    for name in ITEM_INDEX_PROVIDERS:
-        current = getattr(sys.modules.get(name), "current_item_index", None)
-        value = current() if callable(current) else None
-        if isinstance(value, int) and value >= 0:
-            return value
-    return None
 
 
 def _reserve_ids(connection: Any, count: int) -> list[int] | None:
@@ -654,6 +626,5 @@ _UPDATE_BLOCK = (
 )
 
 
-__all__ = ["FLUSH_EVERY", "FLUSH_INTERVAL", "ITEM_INDEX_PROVIDERS", "OUTER_ID_ATTRIBUTE",
-           "WORKER_FLUSH_SHARE", "BlockRecord", "Tracker", "WorkerTracker",
-           "backend_item_index"]
+__all__ = ["FLUSH_EVERY", "FLUSH_INTERVAL", "OUTER_ID_ATTRIBUTE", "WORKER_FLUSH_SHARE",
+           "BlockRecord", "Tracker", "WorkerTracker"]

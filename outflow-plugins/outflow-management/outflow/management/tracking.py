@@ -9,24 +9,21 @@ The live tracker is kept in ``run.extra[TRACKER_KEY]`` so that the per-block hoo
 find it with one dictionary lookup. The process that started the run writes the run
 row and its own blocks. A tracker pickled to a worker process (the run travels in
 the context snapshot) arrives as ``None``, with the run's database ids
-(``run.extra[IDS_KEY]``): the worker's first block hook then attaches a
-:class:`~outflow.management.tracker.WorkerTracker` of its own (see
-:func:`worker_tracker`), which writes the blocks run there with the worker's own
-connections. A forked copy of the driver's tracker ignores the hooks (it checks its
-process id): it never writes the driver's rows nor uses its connections.
+(``run.extra[IDS_KEY]``); the kernel's worker hooks then give the worker a
+:class:`~outflow.management.tracker.WorkerTracker` of its own (:func:`worker_started`),
+which writes the blocks run there with the worker's own connections, and is flushed
+when the worker ends (:func:`worker_finished`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 from typing import Any
 
 #: ``run.extra`` key of the live tracker (None when the run is not tracked).
 TRACKER_KEY = "outflow.management.tracker"
-#: ``run.extra`` key of the database ids of the run: ``{"run_id": .., "configuration_id": ..}``,
-#: and the pid of the driver (``"pid"``; its host is ``RunInfo.hostname``).
+#: ``run.extra`` key of the database ids of the run: ``{"run_id": .., "configuration_id": ..}``.
 IDS_KEY = "outflow.management"
 
 log = logging.getLogger(__name__)
@@ -66,27 +63,19 @@ def run_started(run: Any) -> None:
     tracker = Tracker(pipeline_context.databases, run, pipeline_context.config)
     tracker.start()
     run.extra[IDS_KEY] = {"run_id": tracker.run_id,
-                          "configuration_id": tracker.configuration_id,
-                          "pid": os.getpid()}
+                          "configuration_id": tracker.configuration_id}
     run.extra[TRACKER_KEY] = tracker
 
 
-def worker_tracker(run: Any) -> Any:
-    """The tracker of this worker process for ``run``, created on first use; or None.
+def worker_started(pipeline_context: Any, run: Any) -> None:
+    """A worker process starts running items of ``run``: give it a tracker of its own.
 
-    Called by the block hooks when ``run.extra[TRACKER_KEY]`` is None: the run is
-    tracked by another process (the driver) and reached this one pickled. Returns
-    None, and stops looking (the key is removed), when the run is untracked here or
-    this process is the driver (a pickled copy of its run).
+    Nothing when the run is untracked (or not tracked by a driver: no database ids).
+    A tracker that cannot start is a warning: tracking never fails a running pipeline.
     """
-    from outflow.core.pipeline.context import active_context, has_active_context
-
-    ids = run.extra.get(IDS_KEY)
-    pipeline_context = active_context() if has_active_context() else None
-    if (not isinstance(ids, dict) or "run_id" not in ids or is_driver(run)
-            or is_untracked(run, pipeline_context)):
-        run.extra.pop(TRACKER_KEY, None)
-        return None
+    ids = run.extra.get(IDS_KEY) if run is not None else None
+    if not isinstance(ids, dict) or "run_id" not in ids or is_untracked(run, pipeline_context):
+        return
     try:
         from outflow.management.tracker import WorkerTracker
 
@@ -96,17 +85,15 @@ def worker_tracker(run: Any) -> Any:
 
         log.warning("outflow: blocks run in process %s are not tracked: %s", os.getpid(),
                     mask_text(f"{type(error).__name__}: {error}", pipeline_context.config))
-        run.extra.pop(TRACKER_KEY, None)
-        return None
+        return
     run.extra[TRACKER_KEY] = tracker
-    return tracker
 
 
-def is_driver(run: Any) -> bool:
-    """Whether this process started ``run`` (and so owns its tracker): its pid, on the
-    host the run was made on (``RunInfo.hostname``)."""
-    ids = run.extra.get(IDS_KEY) or {}
-    return ids.get("pid") == os.getpid() and run.hostname == socket.gethostname()
+def worker_finished(run: Any) -> None:
+    """The worker ends: write what its tracker buffered."""
+    tracker = run.extra.pop(TRACKER_KEY, None) if run is not None else None
+    if tracker is not None:
+        tracker.close()
 
 
 def run_finished(run: Any, state: str, error: BaseException | None) -> None:
@@ -118,5 +105,5 @@ def run_finished(run: Any, state: str, error: BaseException | None) -> None:
         tracker.finish(state, error)
 
 
-__all__ = ["IDS_KEY", "TRACKER_KEY", "detached", "is_driver", "is_untracked", "run_finished",
-           "run_started", "worker_tracker"]
+__all__ = ["IDS_KEY", "TRACKER_KEY", "detached", "is_untracked", "run_finished", "run_started",
+           "worker_finished", "worker_started"]

@@ -1,0 +1,154 @@
+"""The loop of a worker process of the parallel backend.
+
+A worker waits on its pipe for messages from the driver, pickled with cloudpickle:
+
+- ``("chunk", token, payload, start, items, label)``: run ``items`` (positions ``start``,
+  ``start + 1``... of the map) with the workflow ``token``; ``payload`` is that
+  workflow pickled, sent with the first chunk a worker gets of each map only. The
+  items run with the kernel's :func:`~outflow.core.backends.worker.run_chunk`;
+  results go back as ``(first position, results, failure, finished)`` messages:
+  after every item when items take :data:`SEND_INTERVAL` or more (so that the
+  driver shows progress, and keeps what finished should the process die), in
+  batches otherwise, and always when the chunk ends;
+- ``("stop",)``: end the worker's part in the run (the hook
+  ``outflow_worker_finished``: run tracking writes its rows) and exit.
+
+The process ignores SIGINT: Ctrl-C in a terminal reaches the whole process group,
+and it is the driver's to handle (it stops the workers). When the driver goes away
+without a word, the pipe reaches its end and the worker exits.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+from typing import Any
+
+import cloudpickle
+
+from outflow.core.backends import BackendError, ItemFailure
+from outflow.core.backends.worker import ensure_worker, finish_worker, run_chunk
+
+#: A worker sends the results it holds once this many seconds passed since it last
+#: sent some (and at the end of each chunk).
+SEND_INTERVAL = 0.005
+
+
+class _ChunkOver(BaseException):
+    """A result could not be sent: its item failed, the chunk stops (not an item error)."""
+
+
+def serve(connection: Any, slots: Any, slot: int, inherited: list[Any]) -> None:
+    """Run chunks for the driver until told to stop: the target of every worker.
+
+    ``slots[slot]`` says which position of the map this worker runs (-1: none), for
+    the driver to name the item should this process die. ``inherited``: the driver's
+    ends of the other workers' pipes, which a forked child holds copies of and closes
+    (else a worker would keep its siblings' pipes open after the driver is gone).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for other in inherited:
+        other.close()
+    workflows: dict[int, Any] = {}
+    try:
+        while True:
+            message = pickle.loads(connection.recv_bytes())
+            if message[0] == "stop":
+                break
+            _, token, payload, start, items, label = message
+            workflow = workflows.get(token)
+            if workflow is None:
+                workflows.clear()  # one map at a time: the previous one is over
+                try:
+                    workflow = _load(payload)
+                except Exception as error:  # noqa: BLE001 - said to the driver, as a failure
+                    failure = ItemFailure(label, getattr(items[0], "index", start), BackendError(
+                        f"worker process {os.getpid()} cannot run the map: "
+                        f"{type(error).__name__}: {error}"))
+                    connection.send_bytes(cloudpickle.dumps((start, [], failure, True)))
+                    continue
+                workflows[token] = workflow
+            _Chunk(connection, workflow, start, items, slots, slot).run()
+    except (EOFError, OSError):  # the driver is gone
+        pass
+    finally:
+        slots[slot] = -1
+        finish_worker()
+
+
+def _load(payload: bytes) -> Any:
+    """The map's workflow, this process set up for its run (plugins, context)."""
+    workflow = pickle.loads(payload)
+    if workflow.worker_kit is not None:
+        ensure_worker(workflow.worker_kit)
+    return workflow
+
+
+class _Chunk:
+    """One chunk of items: run them, send the results as they come."""
+
+    def __init__(self, connection: Any, workflow: Any, start: int, items: list[Any],
+                 slots: Any, slot: int) -> None:
+        self.connection = connection
+        self.workflow = workflow
+        self.start = start
+        self.items = items
+        self.slots = slots
+        self.slot = slot
+        self.held: list[Any] = []  # results not sent yet...
+        self.offset = 0  # ...of the items from this offset in the chunk
+        self.last = time.monotonic()
+
+    def run(self) -> None:
+        try:
+            _results, failure = run_chunk(self.workflow, self.items, on_item=self.before,
+                                          on_result=self.collect)
+        except _ChunkOver:
+            return
+        finally:
+            self.slots[self.slot] = -1
+        self.send(failure, finished=True)
+
+    def before(self, offset: int) -> None:
+        now = time.monotonic()
+        if self.held and now - self.last >= SEND_INTERVAL:
+            self.send(None, finished=False)
+            self.last = now
+        self.slots[self.slot] = self.start + offset
+
+    def collect(self, result: Any) -> None:
+        self.held.append(result)
+
+    def send(self, failure: ItemFailure | None, finished: bool) -> None:
+        """Send the held results (and the chunk's failure); a result that does not
+        pickle fails its item, and the chunk stops there."""
+        held, offset = self.held, self.offset
+        try:
+            data = cloudpickle.dumps((self.start + offset, held, failure, finished))
+        except Exception:  # noqa: BLE001 - the driver must get an answer
+            data = self._without_unpicklable(held, offset, failure)
+            self.connection.send_bytes(data)
+            raise _ChunkOver from None
+        self.connection.send_bytes(data)
+        self.offset += len(held)
+        self.held = []
+
+    def _without_unpicklable(self, held: list[Any], offset: int,
+                             failure: ItemFailure | None) -> bytes:
+        kept: list[Any] = []
+        for result in held:
+            try:
+                cloudpickle.dumps(result)
+            except Exception as error:  # noqa: BLE001
+                item = self.items[offset + len(kept)]
+                failure = ItemFailure.of(self.workflow, item, TypeError(
+                    "its result cannot be sent back to the driver: "
+                    f"{type(error).__name__}: {error}"))
+                return cloudpickle.dumps((self.start + offset, kept, failure, True))
+            kept.append(result)
+        if failure is not None:  # the failure itself does not pickle: its text does
+            failure = ItemFailure(failure.label, failure.index, RuntimeError(str(failure)),
+                                  block_name=failure.block_name)
+        return cloudpickle.dumps((self.start + offset, kept, failure, True))

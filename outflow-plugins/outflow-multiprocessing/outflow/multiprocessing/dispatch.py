@@ -1,0 +1,159 @@
+"""One map on the worker pool: chunks out, results in, failures and dead workers named.
+
+The driver hands each worker a chunk, waits (``multiprocessing.connection.wait``) on
+the pipes and the sentinels of the busy ones, and hands the next chunk to whichever
+worker finished. Chunks follow guided self-scheduling: each takes
+``ceil(left / (2 x workers))`` items, so a map of trivial items costs a few dozen
+round trips, and 8 long items on 2 workers go one at a time once they are half done.
+
+Results are stored by position as they land (workers send them after each long item,
+in batches for short ones), and reported to the workflow
+(``workflow.item_returned``): the progress display moves, and a failing map keeps
+what finished. After a failure nothing more is sent; the chunks already running end
+(they may hold an earlier failing item), then the failure of the first failing item
+in input order is raised. A worker that dies is a :class:`~outflow.core.backends.
+WorkerDied` naming the item it ran (from the pool's slots) and how it ended; the pool
+replaces it at the next map. Anything else that stops the driver (Ctrl-C) kills the
+workers, so no pending item runs.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections.abc import Sequence
+from multiprocessing.connection import wait
+from typing import Any
+
+from outflow.core.backends import BackendError, ItemFailure, WorkerDied, earliest
+from outflow.multiprocessing.pool import Worker, WorkerPool
+
+
+class MapDispatch:
+    """Run ``items`` of ``workflow`` on (up to ``window`` workers of) ``pool``."""
+
+    def __init__(self, pool: WorkerPool, workflow: Any, items: Sequence[Any], window: int,
+                 token: int, payload: bytes) -> None:
+        self.pool = pool
+        self.workflow = workflow
+        self.label = str(getattr(workflow, "label", workflow))
+        self.items = items
+        self.total = len(items)
+        self.workers = list(pool)[:window]
+        self.token = token
+        self.payload = payload
+        self.results: list[Any] = [None] * self.total
+        self.next = 0  # first position not handed out
+        self.returned: list[tuple[int, int]] = []  # chunks given back by workers that failed
+        self.failures: list[ItemFailure] = []
+        self.busy: dict[Any, Worker] = {}  # connection or sentinel -> busy worker
+
+    def run(self) -> list[Any]:
+        try:
+            for worker in self.workers:
+                self._feed(worker)
+            while self.busy:
+                for ready in wait(list(self.busy)):
+                    worker = self.busy.get(ready)
+                    if worker is not None:
+                        self._answer(worker, dead=ready is worker.process.sentinel)
+        except BaseException:
+            self.pool.kill()  # Ctrl-C or a failure of the driver: nothing more runs
+            raise
+        if self.failures:
+            raise earliest(self.failures)
+        return self.results
+
+    # -- handing out ------------------------------------------------------------------
+    def _chunk(self) -> tuple[int, int] | None:
+        if self.failures:
+            return None
+        if self.returned:
+            return self.returned.pop()
+        left = self.total - self.next
+        if left <= 0:
+            return None
+        size = max(1, math.ceil(left / (2 * len(self.workers))))
+        start, self.next = self.next, self.next + size
+        return start, self.next
+
+    def _feed(self, worker: Worker) -> None:
+        """Give ``worker`` its next chunk, if any is left."""
+        chunk = self._chunk()
+        if chunk is None:
+            return
+        start, stop = chunk
+        payload = self.payload if worker.token != self.token else None
+        try:
+            worker.send(("chunk", self.token, payload, start, list(self.items[start:stop]),
+                         self.label))
+        except OSError:  # the worker is gone: another one takes the chunk
+            self.returned.append(chunk)
+            self.pool.died(worker)
+            self.workers.remove(worker)
+            if not self.workers:
+                raise BackendError(f"{self.label}: no worker process left to run the "
+                                   f"items") from None
+            return
+        worker.token = self.token
+        worker.chunk = chunk
+        self.busy[worker.connection] = worker
+        self.busy[worker.process.sentinel] = worker
+
+    # -- answers ----------------------------------------------------------------------
+    def _answer(self, worker: Worker, dead: bool) -> None:
+        """Read what ``worker`` sent; hand it the next chunk when it is done with one."""
+        connection = worker.connection
+        finished = False
+        try:
+            while connection.poll():
+                finished = self._message(worker, pickle.loads(connection.recv_bytes()))
+                if finished and not dead:
+                    break
+        except (EOFError, OSError):
+            dead = True
+        if dead:
+            if finished:
+                worker.chunk = None  # it died after its chunk: nothing was lost
+            self._died(worker)
+        elif finished:
+            self._idle(worker)
+            self._feed(worker)
+
+    def _message(self, worker: Worker, message: tuple[Any, ...]) -> bool:
+        """Store the results of a message; True when the worker's chunk is over."""
+        first, results, failure, finished = message
+        items, stored = self.items, self.results
+        returned = self.workflow.item_returned
+        for position, result in enumerate(results, first):
+            stored[position] = result
+            returned(items[position], result)
+        if worker.chunk is not None:
+            worker.chunk = (first + len(results), worker.chunk[1])
+        if failure is not None:
+            self.failures.append(failure)
+        return bool(finished)
+
+    def _idle(self, worker: Worker) -> None:
+        worker.chunk = None
+        self.busy.pop(worker.connection, None)
+        self.busy.pop(worker.process.sentinel, None)
+
+    def _died(self, worker: Worker) -> None:
+        chunk = worker.chunk
+        running = self.pool.running(worker)
+        self._idle(worker)
+        how = self.pool.died(worker)
+        if worker in self.workers:
+            self.workers.remove(worker)
+        if chunk is None:  # between chunks: nothing was lost, the others go on
+            if not self.workers and not self.failures and (
+                    self.returned or self.next < self.total):
+                raise BackendError(f"{self.label}: no worker process left ({how})")
+            return
+        position = running if running is not None else chunk[0]
+        index = getattr(self.items[position], "index", position)
+        self.failures.append(WorkerDied(self.label, index, how))
+
+
+__all__ = ["MapDispatch"]
