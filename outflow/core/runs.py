@@ -34,3 +34,6 @@ class RunInfo:
     db_untracked: bool = False
     #: Free space for plugins (run tracking keeps its database ids here).
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+__all__ = ["RunInfo"]

@@ -36,9 +36,6 @@ class _Missing:
 
 MISSING: Any = _Missing()
 
-#: Where a target sits on its block.
-TARGET_KINDS = ("input", "output", "parameter")
-
 
 class Target:
     """One named and typed value flowing into or out of a block."""
@@ -146,4 +143,4 @@ def _declare(kind: str, target: Target) -> Callable[[_C], _C]:
     return decorator
 
 
-__all__ = ["MISSING", "TARGET_KINDS", "Target"]
+__all__ = ["MISSING", "Target"]

@@ -69,3 +69,31 @@ def test_tokens_after_double_dash_are_left_alone():
 def test_missing_value_is_an_error():
     with pytest.raises(GlobalOptionError, match="--backend requires a value"):
         hoist_global_options(["compute", "--backend"])
+
+
+def test_each_option_is_declared_once_for_hoisting_click_and_reserved_names():
+    from outflow.core.cli.app import _global_params
+    from outflow.core.cli.global_options import GLOBAL_OPTIONS, OPTION_STRINGS, GlobalOptions
+    from outflow.core.commands.arguments import RESERVED_OPTIONS
+
+    params = _global_params()
+    assert [param.opts for param in params] == [list(option.names) for option in GLOBAL_OPTIONS]
+    assert [param.help for param in params] == [option.help for option in GLOBAL_OPTIONS]
+    for param, option in zip(params, GLOBAL_OPTIONS):
+        assert param.name == option.attribute
+        assert param.is_flag is not option.takes_value
+        assert param.metavar == option.metavar
+        assert param.multiple is option.repeated
+    assert sorted(RESERVED_OPTIONS - OPTION_STRINGS) == ["--help"]
+    assert OPTION_STRINGS <= RESERVED_OPTIONS
+    # GlobalOptions' slots come from the declarations; its annotations must follow.
+    assert list(GlobalOptions.__annotations__) == [option.attribute for option in GLOBAL_OPTIONS]
+    assert GlobalOptions.__slots__ == tuple(GlobalOptions.__annotations__)
+
+
+def test_defaults_and_repeated_values():
+    options, _ = hoist_global_options(["-p", "a", "run", "-p", "no:b"])
+    assert options.plugins == ["a", "no:b"]
+    assert hoist_global_options([])[0].plugins == []  # a new list each time
+    fresh = hoist_global_options([])[0]
+    assert (fresh.version, fresh.settings, fresh.dry_run) == (False, None, False)

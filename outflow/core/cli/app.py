@@ -15,7 +15,9 @@ from typing import Any
 
 import click
 
+from outflow.core.cli.global_options import GLOBAL_OPTIONS
 from outflow.core.cli.root import OutflowRoot, PipelineCommands, root_command_classes
+from outflow.core.errors import OutflowError
 from outflow.core.pipeline.context import PipelineContext
 
 EXIT_FAILURE = 1
@@ -45,26 +47,27 @@ def help_width(max_width: int = HELP_MAX_WIDTH) -> int:
 
 
 def _global_params() -> list[click.Parameter]:
+    """The root group's click options, built from :data:`GLOBAL_OPTIONS`.
+
+    ``--version`` acts as soon as click parses it (it prints and exits, whatever
+    follows); the other options reach ``build_root``'s callback by attribute name.
+    """
     from outflow.core import __version__
 
-    return [
-        click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
-                     callback=_print_version(__version__), help="Show the version and exit."),
-        click.Option(["--settings"], metavar="MODULE",
-                     help="Settings module (default: settings.py of the pipeline)."),
-        click.Option(["--config"], metavar="PATH",
-                     help="Configuration file (default: config.yml of the pipeline)."),
-        click.Option(["-b", "--backend"], metavar="NAME",
-                     help="Backend running the tasks (default, parallel, ...)."),
-        click.Option(["-ll", "--log-level"], metavar="LEVEL",
-                     help="Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL."),
-        click.Option(["--dry-run"], is_flag=True, help="Set up the workflow without tracking."),
-        click.Option(["--db-untracked"], is_flag=True, help="Run without any database."),
-        click.Option(["--overwrite-cache"], is_flag=True,
-                     help="Recompute cached workflows and overwrite their entries."),
-        click.Option(["-p", "plugins"], metavar="NAME", multiple=True,
-                     help="Load plugin NAME, or block it with no:NAME."),
-    ]
+    eager = {"version": _print_version(__version__)}
+    params: list[click.Parameter] = []
+    for option in GLOBAL_OPTIONS:
+        if option.attribute in eager:
+            params.append(click.Option(list(option.names), is_flag=True, expose_value=False,
+                                       is_eager=True, callback=eager[option.attribute],
+                                       help=option.help))
+        elif option.takes_value:
+            params.append(click.Option([*option.names, option.attribute], metavar=option.metavar,
+                                       multiple=option.repeated, help=option.help))
+        else:
+            params.append(click.Option([*option.names, option.attribute], is_flag=True,
+                                       help=option.help))
+    return params
 
 
 def _print_version(version: str) -> Any:
@@ -123,9 +126,14 @@ def run_root(root: click.Group, argv: Sequence[str], prog_name: str) -> tuple[in
 
 
 def describe(error: BaseException) -> str:
-    """``ValueError: ...`` for unexpected errors; outflow's own errors carry their message."""
+    """``ValueError: ...`` for unexpected errors; an :class:`OutflowError` is its message.
+
+    Decided by class, not by the module that defines it: an error of a user's
+    pipeline or plugin (even one living in the ``outflow.`` namespace) keeps its type
+    in the line unless it derives from :class:`OutflowError` on purpose.
+    """
     text = str(error).strip() or type(error).__name__
-    if type(error).__module__.startswith("outflow.") or getattr(error, "outflow_message", False):
+    if isinstance(error, OutflowError):
         return text
     return f"{type(error).__name__}: {text}"
 

@@ -10,45 +10,100 @@ declares them. Some are needed even earlier: ``--settings``, ``--config``,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from outflow.core.records import Record
+from outflow.core.errors import OutflowError
+from outflow.core.records import FrozenRecord, Record
 
-#: option string -> (attribute, takes a value)
-GLOBAL_OPTIONS: dict[str, tuple[str, bool]] = {
-    "--version": ("version", False),
-    "--settings": ("settings", True),
-    "--config": ("config", True),
-    "-b": ("backend", True),
-    "--backend": ("backend", True),
-    "-ll": ("log_level", True),
-    "--log-level": ("log_level", True),
-    "--dry-run": ("dry_run", False),
-    "--db-untracked": ("db_untracked", False),
-    "--overwrite-cache": ("overwrite_cache", False),
-    "-p": ("plugins", True),
+
+class GlobalOption(FrozenRecord):
+    """One global option, declared once for the three places that need it.
+
+    The hoisting below, the root group's click options (built in
+    :mod:`outflow.core.cli.app`) and the names a command may not reuse
+    (:data:`outflow.core.commands.arguments.RESERVED_OPTIONS`) all read
+    :data:`GLOBAL_OPTIONS`, so an option added here is added everywhere. A plain
+    record, not a ``click.Option``: this module is on the start-up path and has no use
+    for click before the root group is built.
+    """
+
+    __slots__ = ("names", "attribute", "takes_value", "metavar", "help", "repeated")
+
+    def __init__(self, names: tuple[str, ...], attribute: str, help: str, *,
+                 metavar: str | None = None, repeated: bool = False) -> None:
+        #: Option strings as typed: ``("-b", "--backend")``.
+        self.names = names
+        #: Where the value goes: the attribute of :class:`GlobalOptions`, the name of
+        #: the click parameter.
+        self.attribute = attribute
+        #: ``--backend NAME`` takes a value (it has a metavar); ``--dry-run`` is a flag.
+        self.takes_value = metavar is not None
+        self.metavar = metavar
+        self.help = help
+        #: ``-p a -p b`` keeps every value, in order.
+        self.repeated = repeated
+
+    def default(self) -> Any:
+        """The value when absent: a new list when repeated, ``None``, or ``False`` for a flag."""
+        if self.repeated:
+            return []
+        return None if self.takes_value else False
+
+
+#: The global options, in the order ``outflow --help`` lists them.
+GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
+    GlobalOption(("--version",), "version", "Show the version and exit."),
+    GlobalOption(("--settings",), "settings",
+                 "Settings module (default: settings.py of the pipeline).", metavar="MODULE"),
+    GlobalOption(("--config",), "config",
+                 "Configuration file (default: config.yml of the pipeline).", metavar="PATH"),
+    GlobalOption(("-b", "--backend"), "backend",
+                 "Backend running the tasks (default, parallel, ...).", metavar="NAME"),
+    GlobalOption(("-ll", "--log-level"), "log_level",
+                 "Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL.", metavar="LEVEL"),
+    GlobalOption(("--dry-run",), "dry_run", "Set up the workflow without tracking."),
+    GlobalOption(("--db-untracked",), "db_untracked", "Run without any database."),
+    GlobalOption(("--overwrite-cache",), "overwrite_cache",
+                 "Recompute cached workflows and overwrite their entries."),
+    GlobalOption(("-p",), "plugins", "Load plugin NAME, or block it with no:NAME.",
+                 metavar="NAME", repeated=True),
+)
+
+#: Option string -> its declaration, for hoisting.
+_BY_NAME: dict[str, GlobalOption] = {
+    name: option for option in GLOBAL_OPTIONS for name in option.names
 }
 
+#: Every option string of a global option (``-b`` and ``--backend``...).
+OPTION_STRINGS: frozenset[str] = frozenset(_BY_NAME)
 
-class GlobalOptionError(ValueError):
+
+class GlobalOptionError(OutflowError, ValueError):
     """A global option lacks its value."""
 
 
 class GlobalOptions(Record):
-    """The global options found in ``argv``; unset ones keep their defaults."""
+    """The global options found in ``argv``; unset ones keep their defaults.
 
-    __slots__ = ("version", "settings", "config", "backend", "log_level", "dry_run",
-                 "db_untracked", "overwrite_cache", "plugins")
+    One attribute per :data:`GLOBAL_OPTIONS` entry, with its :meth:`GlobalOption.default`;
+    the annotations are for readers and type checkers (a test keeps them in step).
+    """
+
+    __slots__ = tuple(option.attribute for option in GLOBAL_OPTIONS)
+
+    version: bool
+    settings: str | None
+    config: str | None
+    backend: str | None
+    log_level: str | None
+    dry_run: bool
+    db_untracked: bool
+    overwrite_cache: bool
+    plugins: list[str]
 
     def __init__(self) -> None:
-        self.version = False
-        self.settings: str | None = None
-        self.config: str | None = None
-        self.backend: str | None = None
-        self.log_level: str | None = None
-        self.dry_run = False
-        self.db_untracked = False
-        self.overwrite_cache = False
-        self.plugins: list[str] = []
+        for option in GLOBAL_OPTIONS:
+            setattr(self, option.attribute, option.default())
 
 
 def hoist_global_options(argv: Sequence[str]) -> tuple[GlobalOptions, list[str]]:
@@ -67,14 +122,13 @@ def hoist_global_options(argv: Sequence[str]) -> tuple[GlobalOptions, list[str]]
             rest.extend(tokens[index:])
             break
         name, has_inline, inline = token.partition("=")
-        spec = GLOBAL_OPTIONS.get(name if name.startswith("--") else token)
-        if spec is None:
+        option = _BY_NAME.get(name if name.startswith("--") else token)
+        if option is None:
             rest.append(token)
             index += 1
             continue
-        attribute, takes_value = spec
-        if not takes_value:
-            setattr(options, attribute, True)
+        if not option.takes_value:
+            setattr(options, option.attribute, True)
             front.append(token)
             index += 1
             continue
@@ -88,8 +142,8 @@ def hoist_global_options(argv: Sequence[str]) -> tuple[GlobalOptions, list[str]]
             value = tokens[index + 1]
             front.extend((token, value))
             index += 2
-        if attribute == "plugins":
-            options.plugins.append(value)
+        if option.repeated:
+            getattr(options, option.attribute).append(value)
         else:
-            setattr(options, attribute, value)
+            setattr(options, option.attribute, value)
     return options, front + rest

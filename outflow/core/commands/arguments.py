@@ -15,18 +15,17 @@ from typing import Any
 
 import click
 
+from outflow.core.cli.global_options import OPTION_STRINGS
+from outflow.core.errors import OutflowError
 from outflow.core.records import Record
 
 #: Options owned by the ``outflow`` root; a command may not define them again.
-RESERVED_OPTIONS = frozenset(
-    {"--version", "--settings", "--config", "-b", "--backend", "-ll", "--log-level",
-     "--dry-run", "--db-untracked", "--overwrite-cache", "--help", "-p"}
-)
+RESERVED_OPTIONS = OPTION_STRINGS | {"--help"}
 
 _ACTIONS = {"store", "store_true", "store_false", "store_const", "count", "append"}
 
 
-class ArgumentDefinitionError(ValueError):
+class ArgumentDefinitionError(OutflowError, ValueError):
     """A command declared an argument outflow cannot honour."""
 
 

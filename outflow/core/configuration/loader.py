@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from outflow.core.configuration.merge import merge_config
+from outflow.core.errors import OutflowError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,7 +39,7 @@ _TOML_POSITION = r"\s*\(at line (\d+), column (\d+)\)\s*$"
 _TOML_END_OF_DOCUMENT = r"\s*\(at end of document\)\s*$"
 
 
-class ConfigFileError(Exception):
+class ConfigFileError(OutflowError):
     """A configuration file that cannot be read: missing, malformed or of the wrong shape.
 
     ``line`` and ``column`` are 1-based, ``None`` when unknown. ``str(error)`` is a single

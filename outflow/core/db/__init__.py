@@ -6,7 +6,16 @@ imports it at start-up: the pipeline context reaches it on first use of
 ``models`` modules, which outflow imports only when a database is used.
 """
 
-from outflow.core.db.database import DatabaseError, Databases
-from outflow.core.db.model import Model, bind_key_of
+from outflow.core.db.database import SQLITE_BEGIN_OPTION, DatabaseError, Databases
+from outflow.core.db.model import Model, bind_key_of, module_of
+from outflow.core.db.settings import DatabaseConfigError
 
-__all__ = ["DatabaseError", "Databases", "Model", "bind_key_of"]
+__all__ = [
+    "SQLITE_BEGIN_OPTION",
+    "DatabaseConfigError",
+    "DatabaseError",
+    "Databases",
+    "Model",
+    "bind_key_of",
+    "module_of",
+]

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from sqlalchemy.pool import StaticPool
 
 from outflow.core.db.model import bind_key_of
 from outflow.core.db.settings import DatabaseConfigError, DatabaseSettings, parse_databases
+from outflow.core.errors import OutflowError
 
 #: SQLite busy timeout, in milliseconds: how long a writer waits for another one.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -42,7 +41,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_BEGIN_OPTION = "outflow_sqlite_begin"
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(OutflowError, RuntimeError):
     """A database cannot be reached or is not configured; the message holds no secret."""
 
 
@@ -191,16 +190,6 @@ class Databases:
             with self._lock:
                 self._sessions.append(session)
         return session
-
-    @contextmanager
-    def new_session(self) -> Iterator[Session]:
-        """A short-lived session, closed at the end of the block."""
-        self._check_process()
-        session = RoutingSession(self)
-        try:
-            yield session
-        finally:
-            session.close()
 
     def close(self) -> None:
         """Close the sessions of this process (their transactions are rolled back)."""

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from outflow.core.errors import OutflowError
+
 DEFAULT_SQLITE_PATH = "outflow.db"
 DEFAULT_POSTGRES_PORT = 5432
 DIALECTS = ("sqlite", "postgresql")
 
 
-class DatabaseConfigError(ValueError):
+class DatabaseConfigError(OutflowError, ValueError):
     """The ``databases`` section is missing a field or names an unknown dialect."""
 
 

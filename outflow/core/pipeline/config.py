@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from outflow.core.errors import OutflowError
+
 if TYPE_CHECKING:
     from pathlib import Path
 
 
-class ConfigError(AttributeError):
+class ConfigError(OutflowError, AttributeError):
     """A missing configuration key read by attribute, or an attribute assignment."""
 
 

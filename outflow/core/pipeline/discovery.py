@@ -15,13 +15,14 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from outflow.core.errors import OutflowError
 from outflow.core.records import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 
-class PipelineNotFoundError(LookupError):
+class PipelineNotFoundError(OutflowError, LookupError):
     """A settings module was named but could not be imported."""
 
 

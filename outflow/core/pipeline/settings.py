@@ -11,8 +11,10 @@ import importlib
 from types import ModuleType
 from typing import Any
 
+from outflow.core.errors import OutflowError
 
-class SettingsError(AttributeError):
+
+class SettingsError(OutflowError, AttributeError):
     """Reading an undefined setting, or assigning one at run time."""
 
 

@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from outflow.core.errors import OutflowError
 from outflow.core.records import Record
 
 KINDS = ("commands", "backends", "models", "migrations", "blocks", "config_defaults")
@@ -25,7 +26,7 @@ def valid_name(name: str) -> bool:
     return bool(name) and name[0] in _NAME_START and _NAME_CHARS.issuperset(name)
 
 
-class RegistrationError(ValueError):
+class RegistrationError(OutflowError, ValueError):
     """A plugin registered something invalid or already provided by another plugin."""
 
 
@@ -60,15 +61,6 @@ class Provided(Record):
         """Import the target (a lazy string) and return it."""
         self.target = load_target(self.target)
         return self.target
-
-    @property
-    def target_path(self) -> str:
-        """The target as ``module:qualname`` text, without importing it."""
-        if isinstance(self.target, str):
-            return self.target
-        module = getattr(self.target, "__module__", None) or getattr(self.target, "__name__", "")
-        qualname = getattr(self.target, "__qualname__", "")
-        return f"{module}:{qualname}" if qualname else str(module)
 
 
 class Registry:

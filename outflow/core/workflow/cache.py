@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outflow.core.atomic_write import write_atomically
+from outflow.core.errors import OutflowError
 
 if TYPE_CHECKING:
     from outflow.core.workflow.plan import Plan
@@ -45,7 +46,7 @@ logger = logging.getLogger(__name__)
 _FORMAT = b"outflow-workflow-cache-1"
 
 
-class CacheKeyError(ValueError):
+class CacheKeyError(OutflowError, ValueError):
     """A value cannot be encoded canonically (and cannot be pickled either)."""
 
 

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from outflow.core.errors import OutflowError
 
-class RunNotFound(LookupError):
+
+class RunNotFound(OutflowError, LookupError):
     """No run, or several, match what the user typed."""
 
 

@@ -11,10 +11,11 @@ import re
 import sys
 from dataclasses import dataclass
 
+from outflow.core.errors import OutflowError
 from outflow.core.naming import snake_case
 
 
-class InvalidNameError(ValueError):
+class InvalidNameError(OutflowError, ValueError):
     """A pipeline or plugin name that ``management create`` refuses."""
 
 

@@ -19,6 +19,8 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
+from outflow.core.errors import OutflowError
+
 #: Suffixes of the files whose content is rendered; removed from the output name.
 TEMPLATE_SUFFIXES = (".tmpl", "-tpl")
 #: Never copied: caches that may appear in a source checkout.
@@ -30,11 +32,11 @@ _PATH_VARIABLE = re.compile(r"^__([A-Za-z][A-Za-z0-9_]*?)__$")
 _MARKERS = ("pipeline/manage.py.tmpl", "plugin/pyproject.toml.tmpl")
 
 
-class TemplateError(RuntimeError):
+class TemplateError(OutflowError, RuntimeError):
     """The templates are missing or malformed (a packaging or template bug)."""
 
 
-class TargetExistsError(FileExistsError):
+class TargetExistsError(OutflowError, FileExistsError):
     """``management create`` never writes into an existing path."""
 
 
