@@ -161,9 +161,9 @@ def test_lazy_session_opens_nothing_until_used() -> None:
     assert isinstance(session, LazySession)
     assert repr(session) == "<session of the main database: opened on first use>"
     assert not hasattr(session, "_repr_html_")  # display probes open nothing
-    assert pipeline_context._databases is None
+    assert not pipeline_context.databases_opened
     from sqlalchemy import text
 
     assert session.execute(text("select 7")).scalar() == 7
-    assert pipeline_context._databases is not None
+    assert pipeline_context.databases_opened
     pipeline_context.databases.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -95,12 +96,30 @@ def test_strict_mode_makes_failures_fatal(plugins_on_disk):
 
 def test_collisions_are_refused_naming_both_plugins(plugins_on_disk, capsys):
     other = GOOD.replace("fakeplug_good", "fakeplug_other").replace('"greet"', '"other"')
+    other += ("\n\n@hookimpl\ndef outflow_block_started(run, block, inputs):\n"
+              "    pass\n")
     plugins_on_disk({"fakeplug_good": GOOD, "fakeplug_other": other},
                     {"good": "fakeplug_good", "other": "fakeplug_other"})
     host = load()
-    host.collect()
-    assert "backend 'fast', already provided by plugin 'good'" in host.records["other"].error
-    assert host.collect().get("backends", "fast").plugin == "good"
+    registry = host.collect()
+    record = host.records["other"]
+    assert "backend 'fast', already provided by plugin 'good'" in record.error
+    assert registry.get("backends", "fast").plugin == "good"
+    # The loser keeps everything else: its command, its defaults, its other hooks.
+    assert record.status == "loaded"
+    assert registry.get("commands", "other").plugin == "other"
+    assert host.pm.get_plugin("other") is not None
+    assert "outflow_block_started" in record.hooks
+    err = capsys.readouterr().err
+    assert err.count("plugin other: plugin 'other' registers backend 'fast'") == 1
+
+
+def test_a_collision_is_fatal_in_strict_mode(plugins_on_disk):
+    other = GOOD.replace("fakeplug_good", "fakeplug_other").replace('"greet"', '"other"')
+    plugins_on_disk({"fakeplug_good": GOOD, "fakeplug_other": other},
+                    {"good": "fakeplug_good", "other": "fakeplug_other"})
+    with pytest.raises(PluginLoadError, match="already provided by plugin 'good'"):
+        load(LoadOptions(strict=True)).collect()
 
 
 @pytest.mark.parametrize(
@@ -175,3 +194,29 @@ def test_a_blocked_plugin_is_not_imported_as_a_pipeline_plugin(tmp_path, plugins
     host.add_pipeline_plugins(["fakeblock"])
     assert "fakeblock.commands" not in sys.modules
     assert host.records["fakeblock"].status == "blocked"
+
+
+def test_plugins_list_shows_backends_with_aliases_capabilities_and_help(run_cli, tmp_path):
+    code, out, _ = run_cli(["plugins", "list", "--json"], tmp_path)
+    assert code == 0
+    backends = {backend["name"]: backend for backend in json.loads(out)["backends"]}
+    assert backends["parallel"] == {
+        "name": "parallel", "aliases": ["multiprocessing"], "plugin": "multiprocessing",
+        "help": "run MapWorkflow items in a pool of processes on this machine",
+        "capabilities": ["parallel", "other_processes"], "error": None}
+    assert backends["default"]["aliases"] == ["sequential"]
+    assert backends["default"]["capabilities"] == []
+    code, out, _ = run_cli(["plugins", "list"], tmp_path)
+    table = out.split("\nBACKEND", 1)[1].splitlines()
+    parallel = next(line for line in table if line.startswith("parallel"))
+    assert "multiprocessing" in parallel and "parallel, other_processes" in parallel
+
+
+def test_a_backend_that_cannot_be_imported_is_listed_with_its_error(plugins_on_disk):
+    from outflow.core.cli.plugins_command import _describe_backend
+
+    plugins_on_disk({"fakeplug_good": GOOD}, {"good": "fakeplug_good"})
+    entry = load().collect().get("backends", "fast")
+    described = _describe_backend(entry)
+    assert described["capabilities"] is None
+    assert described["error"].startswith("ModuleNotFoundError: No module named 'fakeplug_good.")

@@ -2,12 +2,16 @@
 
 Broken plugins are listed with their error and the command still exits 0, so that
 the listing is the place to look when something is missing; ``--check`` exits 1
-when a plugin failed, for CI. ``--json`` prints the schema documented in README.
+when a plugin failed or had a registration refused, for CI. Backends are listed too,
+with their aliases, capabilities and help: their classes are imported for the
+capabilities (a backend module is small: what it runs with is imported when it
+runs). ``--json`` prints the schema documented in README.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -31,23 +35,49 @@ def list_plugins(as_json: bool, show_all: bool, check: bool) -> int:
     from outflow.core.pipeline.context import active_context
 
     host = active_context().host
-    host.collect()
+    registry = host.collect()
     records = [r for r in host.records.values() if show_all or r.kind != "builtin"]
     records.sort(key=lambda r: (r.kind != "builtin", r.name))
+    backends = [_describe_backend(entry)
+                for entry in sorted(registry.all("backends"), key=lambda entry: entry.name)]
     if as_json:
         payload = {
             "schema": JSON_SCHEMA_VERSION,
             "outflow_version": __version__,
             "plugins": [record.as_dict() for record in records],
+            "backends": backends,
         }
         click.echo(json.dumps(payload, indent=2))
     else:
         _print_table(records)
-    failed = [r for r in records if r.status == "error"]
+        if backends:
+            click.echo("")
+            _print_backends(backends)
+    failed = [r for r in records if r.status == "error" or r.error and r.status == "loaded"]
     return 1 if check and failed else 0
 
 
-def _print_table(records: list) -> None:
+def _describe_backend(entry: Any) -> dict[str, Any]:
+    """A backend as listed: its class is imported for its capabilities."""
+    described: dict[str, Any] = {"name": entry.name, "aliases": list(entry.aliases),
+                                 "plugin": entry.plugin, "help": entry.help,
+                                 "capabilities": None, "error": None}
+    try:
+        described["capabilities"] = entry.load().capabilities.names()
+    except Exception as exc:  # noqa: BLE001 - a broken backend is listed, not fatal
+        described["error"] = f"{type(exc).__name__}: {exc}"
+    return described
+
+
+def _columns(rows: list[tuple[str, ...]]) -> None:
+    """Print rows as columns, the last one left unpadded."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        click.echo("  ".join([*cells, row[-1]]).rstrip())
+
+
+def _print_table(records: list[Any]) -> None:
     if not records:
         click.echo("no plugins installed")
         return
@@ -55,10 +85,17 @@ def _print_table(records: list) -> None:
     for record in records:
         provides = "; ".join(f"{kind}: {', '.join(names)}"
                              for kind, names in record.provides.items()) or "-"
-        status = record.status if record.status == "loaded" else f"{record.status}: {record.error}"
+        status = record.status if record.error is None else f"{record.status}: {record.error}"
         hooks = ", ".join(h.removeprefix("outflow_") for h in record.hooks) or "-"
         rows.append((record.name, record.version or "-", record.module, status, provides, hooks))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
-        click.echo("  ".join([*cells, row[-1]]).rstrip())
+    _columns(rows)
+
+
+def _print_backends(backends: list[dict[str, Any]]) -> None:
+    rows = [("BACKEND", "ALIASES", "CAPABILITIES", "PLUGIN", "HELP")]
+    for backend in backends:
+        capabilities = (f"error: {backend['error']}" if backend["error"] is not None
+                        else ", ".join(backend["capabilities"]) or "-")
+        rows.append((backend["name"], ", ".join(backend["aliases"]) or "-", capabilities,
+                     backend["plugin"], backend["help"] or "-"))
+    _columns(rows)

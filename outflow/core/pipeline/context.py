@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from outflow.core.errors import OutflowError
 from outflow.core.pipeline.config import Config
 from outflow.core.pipeline.settings import Settings
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-class PipelineScopeError(RuntimeError):
+class PipelineScopeError(OutflowError, RuntimeError):
     """The pipeline context was used outside a pipeline."""
 
 
@@ -106,6 +107,16 @@ class PipelineContext:
 
             self._databases = Databases(self)
         return self._databases
+
+    @property
+    def databases_opened(self) -> bool:
+        """Whether :attr:`databases` was used (connections may be open)."""
+        return self._databases is not None
+
+    def close_databases(self) -> None:
+        """Close the connections of the databases, if any were opened."""
+        if self._databases is not None:
+            self._databases.dispose()
 
     @property
     def session(self) -> Any:

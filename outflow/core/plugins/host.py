@@ -27,6 +27,7 @@ from typing import Any
 import pluggy
 
 from outflow.core import hookspecs
+from outflow.core.errors import OutflowError
 from outflow.core.plugins.discovery import EntryPointInfo, discover_entry_points
 from outflow.core.plugins.registry import KINDS, Provided, Registry
 from outflow.core.records import FrozenRecord, Record
@@ -36,7 +37,7 @@ BUILTIN_PLUGINS = {"outflow.core": "outflow.core.builtin_plugin"}
 _REPORTED: set[tuple[str, str]] = set()
 
 
-class PluginLoadError(RuntimeError):
+class PluginLoadError(OutflowError, RuntimeError):
     """A plugin failed to load while ``OUTFLOW_STRICT_PLUGINS`` is set."""
 
 
@@ -261,7 +262,12 @@ class PluginHost:
 
     # -- registrations ------------------------------------------------------------
     def collect(self) -> Registry:
-        """Call each plugin's registration hooks once, attributing each entry to its plugin."""
+        """Call each plugin's registration hooks once, attributing each entry to its plugin.
+
+        A registration that is refused (a name another plugin has, an invalid name) is
+        reported and skipped; the plugin keeps its other registrations and its hooks.
+        A registration hook that raises drops the plugin, like an import error.
+        """
         hook_names = {
             "commands": "outflow_register_commands",
             "backends": "outflow_register_backends",
@@ -276,18 +282,33 @@ class PluginHost:
                 if (kind, impl.plugin_name) in self._collected:
                     continue
                 self._collected.add((kind, impl.plugin_name))
-                errors: list[str] = []
-                register = self.registry.registrar(kind, impl.plugin_name, errors)
+                refused: list[str] = []
+                register = self.registry.registrar(kind, impl.plugin_name, refused)
                 record = self.records.get(impl.plugin_name)
                 try:
                     impl.function(**{arg: register for arg in impl.argnames})
                 except Exception as exc:  # noqa: BLE001
-                    errors.append(f"{hook_names[kind]} raised {type(exc).__name__}: {exc}")
-                if errors and record is not None:
-                    self._fail(record, "; ".join(errors))
+                    if record is not None:
+                        self._fail(record, f"{hook_names[kind]} raised "
+                                           f"{type(exc).__name__}: {exc}")
+                    continue
+                if refused and record is not None:
+                    self._refuse(record, refused)
         for record in self.records.values():
             record.provides = self.registry.provided_by(record.name)
         return self.registry
+
+    def _refuse(self, record: PluginRecord, refused: list[str]) -> None:
+        """Report registrations the registry refused; the plugin stays loaded."""
+        message = "; ".join(refused)
+        record.error = message if record.error is None else f"{record.error}; {message}"
+        text = f"outflow: plugin {record.name}: {message} (registration skipped)"
+        if self.options.strict:
+            raise PluginLoadError(text)
+        key = (record.name, message)
+        if key not in _REPORTED:
+            _REPORTED.add(key)
+            print(text, file=sys.stderr)
 
     def resolve(self, kind: str, name: str) -> Provided | None:
         return self.collect().get(kind, name)

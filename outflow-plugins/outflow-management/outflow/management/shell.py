@@ -78,7 +78,7 @@ class LazySession:
             return sorted(set(object.__dir__(self)) - {"_context"})
 
     def __repr__(self) -> str:
-        if getattr(self._context, "_databases", None) is None:
+        if not self._context.databases_opened:
             return "<session of the main database: opened on first use>"
         return repr(self._session())
 
