@@ -1,9 +1,10 @@
 """MapWorkflow on the default and the parallel backend, against plain Python and a raw pool.
 
-Run: ``.venv/bin/python benchmarks/bench_map.py [--items 1000] [--cpu-items 8]
-[--item-seconds 0.5] [--repeat 10] [--cpu-repeat 3] [--start-method fork]``.
+Run: ``.venv/bin/python benchmarks/bench_map.py [--items 1000] [--small-items 300]
+[--cpu-items 8] [--item-seconds 0.5] [--repeat 10] [--cpu-repeat 3]
+[--start-method fork]``.
 
-Two measurements, all in this run and this process, the compared variants
+Three measurements, all in this run and this process, the compared variants
 interleaved (they see the same machine load) and repeated; the tables show the
 best time of each, the ratios also the median of the per-repetition ratios:
 
@@ -11,17 +12,14 @@ best time of each, the ratios also the median of the per-repetition ratios:
    and ``ProcessPoolExecutor(workers).map(square, items, chunksize=100)``
    including the pool's start and shutdown (and on a pool already started).
    Measured: a command's top-level workflow ``Values() | MapWorkflow(Square())``
-   run by the default backend, and by the parallel backend (a new backend for
-   each run, as a command gets, including its ``close()``). Both are FIRST runs
-   of a command: each one has a new pipeline context with a fresh, empty
-   ``TEMP_DIR`` (the parallel backend keeps nothing between runs anyway). Also
-   shown: maps on a parallel backend whose pool an earlier map of the run (20
-   times as many items) started (warm), and the same maps with ``parallel:
-   {driver_runs_items: false}`` (every item in the pool: the pool's own per-item
-   cost). Goals: parallel / default <= 1
-   (never slower, even for trivial items), and the parallel backend's per-item
-   cost within 10x of the raw pool's.
-2. ``--cpu-items`` items of ``--item-seconds`` of pure-Python CPU each. Speedups
+   run by the parallel backend as a command runs it: a new backend (its pool
+   started before the first task, every item in a worker process) and its
+   ``close()``, in a new pipeline context with an empty ``TEMP_DIR``. Also: maps on
+   a backend whose pool an earlier map of the run started (warm). Goal: within 10x
+   of the raw pool, cold.
+2. ``--small-items`` trivial items, the same command on the default backend and on
+   the parallel one (both first runs). Goal: the parallel run at most 50 ms slower.
+3. ``--cpu-items`` items of ``--item-seconds`` of pure-Python CPU each. Speedups
    against the plain sequential loop: raw pool (chunksize=1, including its start)
    and the parallel backend (first run, fresh ``TEMP_DIR``). Goal: the backend's
    speedup >= 0.9x the raw pool's.
@@ -93,9 +91,9 @@ def Spin(loops: int) -> {"total": int}:  # noqa: F821
     return spin(loops)
 
 
-def fresh_context(host: Any, start_method: str, **options: Any) -> PipelineContext:
+def fresh_context(host: Any, start_method: str | None) -> PipelineContext:
     """A command's pipeline context with an empty ``TEMP_DIR`` of its own."""
-    config = {"parameters": {}, "parallel": {"start_method": start_method, **options}}
+    config = {"parameters": {}, "parallel": {"start_method": start_method}}
     return PipelineContext(settings=Settings(TEMP_DIR=tempfile.mkdtemp(prefix="bench_map_")),
                            config=config, host=host)
 
@@ -160,86 +158,81 @@ def ratio(times: list[float], reference: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--small-items", type=int, default=300)
     parser.add_argument("--cpu-items", type=int, default=8)
     parser.add_argument("--item-seconds", type=float, default=0.5)
     parser.add_argument("--repeat", type=int, default=10, help="trivial items")
     parser.add_argument("--cpu-repeat", type=int, default=3, help="CPU-bound items")
-    parser.add_argument("--start-method", default="fork")
+    parser.add_argument("--start-method", default=None,
+                        help="default: the backend's choice for this platform")
     parser.add_argument("--no-plugins", action="store_true",
                         help="no plugin loaded (no block hook called)")
     args = parser.parse_args()
 
     workers = available_cpus()
     method = args.start_method
+    raw_method = method or "fork"
     host = None if args.no_plugins else PluginHost(LoadOptions.from_environment()).load()
-    print(f"{workers} CPUs, start method {method}, "
-          f"plugins {'off' if host is None else 'on'}")
+    print(f"{workers} CPUs, start method {method or 'the backend default'} "
+          f"(raw pool: {raw_method}), plugins {'off' if host is None else 'on'}")
 
-    # 1. trivial items
+    # 1. trivial items, parallel against the raw pool
     n = args.items
     values = list(range(n))
     plain = min(timings(lambda: [square(v) for v in values], args.repeat))
     context = fresh_context(host, method)
-    pool_only = fresh_context(host, method, driver_runs_items=False)
-
     # A new command each time: new backend, new pipeline context, empty TEMP_DIR (the
     # contexts are made beforehand: making one is not the backend's time).
     fresh = {name: [fresh_context(host, method) for _ in range(args.repeat)]
-             for name in ("default", "first")}
+             for name in ("first", "small default", "small parallel")}
 
-    def first_run(name: str, backend_class: type[Backend]) -> None:
-        run_map(fresh[name].pop(), backend_class, lambda: Values(count=n), Square, n)
+    def first_run(name: str, backend_class: type[Backend], count: int) -> None:
+        run_map(fresh[name].pop(), backend_class, lambda: Values(count=count), Square, count)
 
-    # Warm: an earlier map of the run (enough items to pay for it) started the pool.
-    warm = ParallelBackend(context)
-    warm_pool_only = ParallelBackend(pool_only)
-    for backend, ctx in ((warm, context), (warm_pool_only, pool_only)):
-        run_map(ctx, backend, lambda: Values(count=20 * n), Square, 20 * n)
-        assert backend._executor is not None, "the pool did not start"
-    raw_warm_executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
-    list(raw_warm_executor.map(square, values, chunksize=100))
+    warm = ParallelBackend(context)  # an earlier map of the run started the pool
+    run_map(context, warm, lambda: Values(count=n), Square, n)
+    print(f"the parallel backend's pool started with {warm.pool().method}")
+    small = args.small_items
     try:
         times = interleaved({
-            "default": lambda: first_run("default", Backend),
-            "first": lambda: first_run("first", ParallelBackend),
-            "raw": lambda: raw_pool(square, values, workers, method, 100),
-            "pool only": lambda: run_map(pool_only, ParallelBackend, lambda: Values(count=n),
-                                         Square, n),
-            "default again": lambda: run_map(context, Backend, lambda: Values(count=n),
-                                             Square, n),
+            "first": lambda: first_run("first", ParallelBackend, n),
+            "raw": lambda: raw_pool(square, values, workers, raw_method, 100),
             "warm": lambda: run_map(context, warm, lambda: Values(count=n), Square, n),
-            "warm pool only": lambda: run_map(pool_only, warm_pool_only,
-                                              lambda: Values(count=n), Square, n),
-            "raw warm": lambda: list(raw_warm_executor.map(square, values, chunksize=100)),
+            "small default": lambda: first_run("small default", Backend, small),
+            "small parallel": lambda: first_run("small parallel", ParallelBackend, small),
         }, args.repeat)
     finally:
         warm.close()
-        warm_pool_only.close()
-        raw_warm_executor.shutdown()
-    default = times["default"]  # a first run too
-    again = times["default again"]  # the context of the warm runs
+    # Apart: the threads of a running executor would make the backend choose forkserver.
+    raw_warm_executor = ProcessPoolExecutor(workers,
+                                            mp_context=multiprocessing.get_context(raw_method))
+    list(raw_warm_executor.map(square, values, chunksize=100))
+    with raw_warm_executor:
+        times["raw warm"] = timings(
+            lambda: list(raw_warm_executor.map(square, values, chunksize=100)), args.repeat)
     print(f"\n{n} trivial items (best of {args.repeat} interleaved; total, per item):")
     for label, seconds in (
             ("plain list comprehension", plain),
             ("raw ProcessPoolExecutor, chunksize=100", min(times["raw"])),
             ("  the same, pool already started", min(times["raw warm"])),
-            ("MapWorkflow, default backend", min(default)),
-            ("  the same, context used before", min(again)),
             ("MapWorkflow, parallel backend, first run", min(times["first"])),
-            ("  the same, pool already started (warm)", min(times["warm"])),
-            ("  every item in the pool, cold", min(times["pool only"])),
-            ("  every item in the pool, warm", min(times["warm pool only"]))):
+            ("  the same, pool already started (warm)", min(times["warm"]))):
         print(f"  {label:44s} {seconds * 1e3:9.2f} ms  {seconds / n * 1e6:8.2f} us")
-    print(f"  parallel / default, first run:     {ratio(times['first'], default)}  (goal <= 1)")
-    print(f"  parallel / default, warm:          {ratio(times['warm'], again)}")
     print(f"  parallel / raw pool, cold:         {ratio(times['first'], times['raw'])}"
           "  (goal <= 10)")
     print(f"  parallel / raw pool, warm:         {ratio(times['warm'], times['raw warm'])}")
-    print(f"  all in pool / raw pool, cold:      {ratio(times['pool only'], times['raw'])}")
-    print(f"  all in pool / raw pool, warm:      "
-          f"{ratio(times['warm pool only'], times['raw warm'])}")
 
-    # 2. CPU-bound items (each parallel run a new command, its context made beforehand)
+    # 2. a small trivial map: parallel against default
+    default_small, parallel_small = times["small default"], times["small parallel"]
+    extra = statistics.median(p - d for p, d in zip(parallel_small, default_small))
+    print(f"\n{small} trivial items, first runs (best of {args.repeat} interleaved):")
+    print(f"  MapWorkflow, default backend           {min(default_small) * 1e3:8.2f} ms")
+    print(f"  MapWorkflow, parallel backend          {min(parallel_small) * 1e3:8.2f} ms")
+    print(f"  parallel - default: {(min(parallel_small) - min(default_small)) * 1e3:.1f} ms "
+          f"best, {extra * 1e3:.1f} ms median of pairs  (goal <= 50 ms)")
+    print(f"  parallel / default:                {ratio(parallel_small, default_small)}")
+
+    # 3. CPU-bound items (each parallel run a new command, its context made beforehand)
     loops = calibrate(args.item_seconds)
     contexts = [fresh_context(host, method) for _ in range(args.cpu_repeat)]
     count = args.cpu_items
@@ -247,7 +240,7 @@ def main() -> None:
     ratios = []
     for _ in range(args.cpu_repeat):  # interleaved: all see the same machine load
         plain_time = timed(lambda: [spin(loops) for _ in range(count)])
-        raw_time = timed(lambda: raw_pool(spin, [loops] * count, workers, method, 1))
+        raw_time = timed(lambda: raw_pool(spin, [loops] * count, workers, raw_method, 1))
         par_time = timed(lambda: run_map(contexts.pop(), ParallelBackend,
                                          lambda: Loops(count=count, loops=loops), Spin, count))
         plain_cpu = min(plain_cpu, plain_time)

@@ -96,9 +96,7 @@ def build_map(n_items: int) -> Workflow | None:
 def pipeline_context(databases: dict[str, Any], root: Path) -> PipelineContext:
     from outflow.management.migrate import Migrations
 
-    # the parallel row measures items run by worker processes
-    config = {"databases": databases,
-              "parallel": {"driver_runs_items": False}}
+    config = {"databases": databases}
     context = PipelineContext(Settings(TEMP_DIR=root / "tmp"), config,
                               host=PluginHost().load(), root_directory=root)
     with activate(context):

@@ -173,3 +173,8 @@ def outflow_postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield server
     finally:
         server.stop()
+
+
+# The plugin packages of tests/fixtures carry their authors' own tests: those run in
+# the virtual environments that install them (tests/integration), not here.
+collect_ignore_glob = ["fixtures/*"]

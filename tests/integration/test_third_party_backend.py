@@ -38,8 +38,11 @@ def test_the_threads_and_processes_backends_pass_the_contract(tmp_path: Path,
     env = {key: value for key, value in os.environ.items()
            if key not in ("PYTHONPATH", "VIRTUAL_ENV") and not key.startswith("OUTFLOW_")}
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    # Its own --basetemp: a pytest using the shared default (/tmp/pytest-of-<user>) resets
+    # that directory to 0700, which the session's PostgreSQL server must traverse.
     done = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           str(tests)], cwd=tests.parent, capture_output=True, text=True,
-                          timeout=900, env=env)
+                           f"--basetemp={tmp_path / 'author-tmp'}", str(tests)],
+                          cwd=tests.parent, capture_output=True, text=True, timeout=900,
+                          env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "16 passed" in done.stdout, done.stdout

@@ -1,9 +1,6 @@
 """Fixtures of the parallel backend tests: the plugins importable without installing them.
 
-Mirrors ``tests/engine/conftest.py`` (which these tests do not import). The
-pipeline's configuration says ``driver_runs_items: false``, so that every map of
-two items or more runs in the pool (the tests of maps shared by the driver and
-the pool turn it back on).
+Mirrors ``tests/engine/conftest.py`` (which these tests do not import).
 """
 
 from __future__ import annotations
@@ -23,13 +20,13 @@ for path in (ROOT, *(ROOT / "outflow-plugins" / name for name in (
 
 @pytest.fixture
 def pipeline(tmp_path: Path) -> Iterator[object]:
-    """An active pipeline context: private TEMP_DIR, items always in the pool."""
+    """An active pipeline context with a private TEMP_DIR."""
     from outflow.core.pipeline.context import PipelineContext, activate
     from outflow.core.pipeline.settings import Settings
 
     context = PipelineContext(
         settings=Settings(TEMP_DIR=tmp_path / "outflow_tmp"),
-        config={"parameters": {}, "parallel": {"driver_runs_items": False}},
+        config={"parameters": {}, "parallel": {}},
     )
     with activate(context):
         yield context

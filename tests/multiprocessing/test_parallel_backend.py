@@ -470,3 +470,23 @@ def test_the_plugin_registers_the_parallel_backend():
     for name in ("parallel", "multiprocessing"):
         assert host.resolve("backends", name).load() is ParallelBackend
     assert ParallelBackend.capabilities.parallel and ParallelBackend.capabilities.other_processes
+
+
+def _double(value: int) -> int:
+    return 2 * value
+
+
+def test_an_item_may_start_processes_of_its_own(pipeline, backend):
+    """Workers are not daemons: a task may use multiprocessing itself."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    @as_task
+    def Fans(value: int) -> {"doubled": int}:
+        with ProcessPoolExecutor(1) as executor:
+            return executor.submit(_double, value).result()
+
+    with Workflow(name="top") as top:
+        Values(count=3) | MapWorkflow(Fans(), output_name="doubled")
+    with deadline(60):
+        (outputs,) = backend.run(top)
+    assert [item[0]["doubled"] for item in outputs["doubled"]] == [0, 2, 4]

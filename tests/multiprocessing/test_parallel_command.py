@@ -1,6 +1,9 @@
 """End to end: a pipeline's command with a MapWorkflow, run with ``--backend parallel``."""
 
 import os
+import subprocess
+import sys
+import time
 
 TASKS = '''
 import os
@@ -60,8 +63,7 @@ def test_compute_data_with_the_parallel_backend(make_pipeline, run_cli, tmp_path
         files={"mapplug/__init__.py": "", "mapplug/tasks.py": TASKS,
                "mapplug/commands.py": COMMANDS},
         config=(f"pid_log: {pid_log}\n"
-                "parameters:\n  compute:\n    multiplier: 3\n"
-                "parallel:\n  driver_runs_items: false\n"),
+                "parameters:\n  compute:\n    multiplier: 3\n"),
     )
     settings = root / "settings.py"
     settings.write_text(settings.read_text() + f"TEMP_DIR = {str(tmp_path / 'tmp')!r}\n")
@@ -80,3 +82,77 @@ def test_compute_data_with_the_parallel_backend(make_pipeline, run_cli, tmp_path
             assert workers == driver
         else:
             assert workers and not workers & driver
+
+
+SLOW_COMMANDS = '''
+import os
+import time
+
+from outflow.core.commands import Command, RootCommand
+from outflow.core.pipeline import config
+from outflow.core.tasks import as_task
+from outflow.library.workflows import MapWorkflow
+
+
+@as_task
+def Many() -> {"value_array": list}:
+    return list(range(20))
+
+
+@as_task
+def Slow(value: int) -> {"value": int}:
+    with open(config["pid_log"], "a") as log:
+        log.write(f"{os.getpid()}\\n")
+    time.sleep(0.5)
+    return value
+
+
+@RootCommand.subcommand(db_untracked=True)
+class SlowMap(Command):
+    def setup_tasks(self):
+        Many() | MapWorkflow(Slow())
+'''
+
+
+def test_workers_exit_when_the_driver_is_killed(make_pipeline, tmp_path):
+    """A driver killed with SIGKILL runs no clean-up: its workers see their pipe close
+    and exit after their current item."""
+    pid_log = tmp_path / "pids.log"
+    root = make_pipeline(
+        plugins=["slowplug"],
+        files={"slowplug/__init__.py": "", "slowplug/commands.py": SLOW_COMMANDS},
+        config=f"pid_log: {pid_log}\nparallel:\n  max_workers: 2\n",
+    )
+    driver = subprocess.Popen([sys.executable, "-m", "outflow", "slow_map", "-b", "parallel"],
+                              cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while len(set(_read(pid_log))) < 2:
+            assert driver.poll() is None, driver.communicate()
+            assert time.monotonic() < deadline, "the workers did not start items"
+            time.sleep(0.05)
+        driver.kill()
+        driver.wait(10)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    workers = set(_read(pid_log))
+    deadline = time.monotonic() + 10
+    while workers and time.monotonic() < deadline:
+        workers = {pid for pid in workers if _alive(pid)}
+        time.sleep(0.1)
+    assert not workers, f"workers still running after the driver died: {workers}"
+    assert len(_read(pid_log)) < 20  # they stopped taking items
+
+
+def _read(path) -> list[int]:
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(") ", 1)[1][0] not in "ZX"
+    except FileNotFoundError:
+        return False

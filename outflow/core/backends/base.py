@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from outflow.core.errors import OutflowError
+from outflow.core.records import FrozenRecord
 
 if TYPE_CHECKING:
     from outflow.core.pipeline.context import PipelineContext
@@ -27,23 +27,29 @@ class BackendError(OutflowError, RuntimeError):
     a worker died..."""
 
 
-@dataclass(frozen=True)
-class Capabilities:
-    """What a backend does, for users (``outflow plugins list``) and for blocks."""
+class Capabilities(FrozenRecord):
+    """What a backend does, for users (``outflow plugins list``) and for blocks.
 
-    #: Items of a map may run at the same time.
-    parallel: bool = False
-    #: Items run in other processes: workflows, items, results must be picklable
-    #: (cloudpickle), and block hooks fire in those processes.
-    other_processes: bool = False
-    #: Workers read and write ``settings.TEMP_DIR``, which must be shared by all nodes.
-    needs_shared_filesystem: bool = False
-    #: Workers may run on other machines (a cluster).
-    remote: bool = False
+    - ``parallel``: items of a map may run at the same time;
+    - ``other_processes``: items run in other processes: workflows, items and results
+      must be picklable (cloudpickle), and block hooks fire in those processes;
+    - ``needs_shared_filesystem``: workers read and write ``settings.TEMP_DIR``, which
+      must be shared by all nodes;
+    - ``remote``: workers may run on other machines (a cluster).
+    """
+
+    __slots__ = ("parallel", "other_processes", "needs_shared_filesystem", "remote")
+
+    def __init__(self, parallel: bool = False, other_processes: bool = False,
+                 needs_shared_filesystem: bool = False, remote: bool = False) -> None:
+        self.parallel = parallel
+        self.other_processes = other_processes
+        self.needs_shared_filesystem = needs_shared_filesystem
+        self.remote = remote
 
     def names(self) -> list[str]:
         """The capabilities that are set, by name (``["parallel", "other_processes"]``)."""
-        return [name for name, value in vars(self).items() if value]
+        return [name for name in self.__slots__ if getattr(self, name)]
 
 
 class Backend:

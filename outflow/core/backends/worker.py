@@ -12,10 +12,11 @@ whatever carries the items there (a pipe, MPI messages, files on a shared disk):
 - :func:`run_chunk` runs items in input order and stops at the first failure,
   returning the results so far and that :class:`~outflow.core.backends.ItemFailure`;
 - :func:`finish_worker` calls ``outflow_worker_finished(run)`` (run tracking writes
-  what it buffered) and deactivates the context. A backend calls it when it stops a
-  worker; for a process set up on the fly (a ``concurrent.futures`` pool), it also
-  runs when the process exits normally (``multiprocessing``'s exit handlers, which
-  its children run, and ``atexit`` otherwise). It runs once.
+  what it buffered), deactivates the context and closes its database connections.
+  A backend calls it when it stops a worker; for a process set up on the fly (a
+  ``concurrent.futures`` pool), it also runs when the process exits normally
+  (``multiprocessing``'s exit handlers, which its children run, and ``atexit``
+  otherwise). It runs once.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def finish_worker(kit_id: str | None = None) -> None:
             pipeline_context.hook.outflow_worker_finished(run=pipeline_context.run)
         finally:
             activation.__exit__(None, None, None)
+            pipeline_context.close_databases()
 
 
 def run_chunk(workflow: Workflow, items: Sequence[Any],

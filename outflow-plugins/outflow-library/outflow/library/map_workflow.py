@@ -35,15 +35,20 @@ workflow has a single output, else ``map_output``), with one entry per item, in
 input order: the list of the outputs dicts of the inner workflow's terminal blocks
 (``[[{'computation_result': 126}], [{'computation_result': 129}]]``).
 
+Items. The backend receives :class:`~outflow.core.backends.Item` objects (the
+inner inputs, with the item's index) and calls :meth:`MapWorkflow.run_item` on each,
+wherever it runs them (see :mod:`outflow.core.backends`).
+
 Cache. ``cache=True`` caches each item on its own (keyed by the inner workflow,
-its code and parameters, and the item), so a run that failed or was stopped half
-way only recomputes the missing items on the next run, and results come back in
+its code and parameters, and the item), written by the process that computed the
+item as soon as it finished. A run that failed, was stopped half way or whose driver
+crashed only recomputes the missing items on the next run, and results come back in
 input order whichever items came from the cache.
 
 Failures. An item that raises fails the MapWorkflow with a :class:`MapItemError`
 naming the item's index, the task and the error; the outputs of the items that
-finished are kept on the exception (``error.completed``, index -> result) and, with
-``cache=True``, stored in the cache.
+finished and came back are kept on the exception (``error.completed``, index ->
+result).
 """
 
 from __future__ import annotations

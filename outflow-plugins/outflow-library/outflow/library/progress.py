@@ -6,9 +6,9 @@ there the progress goes through outflow's logger, at most every tenth of the
 work or every few seconds.
 
 Who feeds it: a MapWorkflow counts the items it runs in its own process (any
-in-process backend, including the base class's sequential ``map``), and backends
-that run items elsewhere call ``workflow.report_progress(done, failed)`` as
-results come back (the multiprocessing backend does, per finished chunk).
+in-process backend, including the base class's sequential ``map``, in any thread),
+and backends that run items elsewhere call ``workflow.item_returned(item, result)``
+as results land in the driver; each item is counted once either way.
 Updates are cheap (one clock read) and the display is throttled, so feeding it
 per item costs nothing measurable.
 """

@@ -39,6 +39,7 @@ import threading
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
+from multiprocessing.util import Finalize
 from typing import Any
 
 import cloudpickle
@@ -98,6 +99,7 @@ class WorkerPool:
         self.workers: list[Worker | None] = [None] * size
         self._context: Any = None
         self.slots: Any = None
+        self._at_exit: Finalize | None = None
 
     def __iter__(self) -> Iterator[Worker]:
         return (worker for worker in self.workers if worker is not None)
@@ -114,6 +116,10 @@ class WorkerPool:
             self._context = multiprocessing.get_context(method)
         if self.slots is None:
             self.slots = self._context.RawArray("q", [-1] * self.size)
+        if self._at_exit is None:
+            # Workers are not daemons (a task may start processes of its own), so
+            # multiprocessing joins them when this interpreter exits: stop them first.
+            self._at_exit = Finalize(None, self.kill, exitpriority=10)
         for slot, worker in enumerate(self.workers):
             if worker is not None and (worker.process.exitcode is not None):
                 self._forget(worker)
@@ -129,7 +135,7 @@ class WorkerPool:
         inherited = [*(worker.connection for worker in self), ours] if forked else []
         process = self._context.Process(
             target=serve, args=(theirs, self.slots, slot, inherited),
-            name=f"outflow-parallel-{slot}", daemon=True,
+            name=f"outflow-parallel-{slot}",
         )
         self.slots[slot] = -1
         process.start()
@@ -173,6 +179,9 @@ class WorkerPool:
 
     def _end(self, seconds: float) -> None:
         """Wait ``seconds`` at most for every worker to exit; end the others."""
+        if self._at_exit is not None:
+            self._at_exit.cancel()
+            self._at_exit = None
         workers = list(self)
         deadline = time.monotonic() + seconds
         for worker in workers:
