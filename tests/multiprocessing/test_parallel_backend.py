@@ -17,6 +17,7 @@ from outflow.core.pipeline.context import PipelineContext, activate
 from outflow.core.pipeline.settings import Settings
 from outflow.core.plugins.host import LoadOptions, PluginHost
 from outflow.core.tasks import TaskError, as_task
+from outflow.core.test.backend_contract import is_running
 from outflow.core.types import Parameter
 from outflow.core.workflow import Workflow
 from outflow.library import progress
@@ -142,16 +143,8 @@ def test_one_pool_for_the_run_and_each_workflow_sent_once_per_worker(pipeline, b
     assert sorted(with_payload) == sorted(set(with_payload))
     backend.close()
     assert backend._pool is None and backend.closed
-    assert all(not os.path.exists(f"/proc/{pid}") or _zombie(pid) for pid in pids)
+    assert not any(is_running(pid) for pid in pids)
     backend.close()  # idempotent
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1].startswith("Z")
-    except OSError:
-        return True
 
 
 def test_the_pool_starts_before_the_first_task_when_the_command_maps(pipeline, backend):

@@ -252,13 +252,8 @@ class PluginHost:
         label = record.name
         if record.distribution:
             label += f" ({record.distribution} {record.version or ''})".replace(" )", ")")
-        text = f"outflow: plugin {label} failed to load: {message}"
-        if self.options.strict:
-            raise PluginLoadError(text)
-        key = (record.name, message)
-        if key not in _REPORTED:
-            _REPORTED.add(key)
-            print(text + " (plugin skipped)", file=sys.stderr)
+        self._report(record, message, f"outflow: plugin {label} failed to load: {message}",
+                     "plugin skipped")
 
     # -- registrations ------------------------------------------------------------
     def collect(self) -> Registry:
@@ -302,13 +297,17 @@ class PluginHost:
         """Report registrations the registry refused; the plugin stays loaded."""
         message = "; ".join(refused)
         record.error = message if record.error is None else f"{record.error}; {message}"
-        text = f"outflow: plugin {record.name}: {message} (registration skipped)"
+        self._report(record, message, f"outflow: plugin {record.name}: {message}",
+                     "registration skipped")
+
+    def _report(self, record: PluginRecord, message: str, text: str, outcome: str) -> None:
+        """A plugin problem: fatal in strict mode, else printed once per process."""
         if self.options.strict:
             raise PluginLoadError(text)
         key = (record.name, message)
         if key not in _REPORTED:
             _REPORTED.add(key)
-            print(text, file=sys.stderr)
+            print(f"{text} ({outcome})", file=sys.stderr)
 
     def resolve(self, kind: str, name: str) -> Provided | None:
         return self.collect().get(kind, name)

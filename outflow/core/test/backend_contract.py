@@ -309,7 +309,7 @@ class BackendContract:
         assert "interrupted" in err
         started = contract.logged("start")
         assert len(started) < 40, "pending items ran after Ctrl-C"
-        _assert_gone({pid for _, pid in started} | _session(process.pid))
+        assert_gone({pid for _, pid in started} | _session(process.pid))
 
 
 def _session(session: int) -> set[int]:
@@ -325,18 +325,20 @@ def _session(session: int) -> set[int]:
     return found
 
 
-def _assert_gone(pids: set[int], seconds: float = 10.0) -> None:
-    """Every process in ``pids`` exits (or is a zombie waiting for its parent) soon."""
+def assert_gone(pids: set[int], seconds: float = 10.0) -> None:
+    """Every process in ``pids`` exits (or is a zombie waiting for its parent) within
+    ``seconds``: for tests that check no process of a run is left behind."""
     deadline = time.monotonic() + seconds
     alive = pids
     while alive and time.monotonic() < deadline:
-        alive = {pid for pid in alive if _running(pid)}
+        alive = {pid for pid in alive if is_running(pid)}
         if alive:
             time.sleep(0.1)
     assert not alive, f"processes of the run still running: {sorted(alive)}"
 
 
-def _running(pid: int) -> bool:
+def is_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().rsplit(") ", 1)[1][0] not in "ZX"
@@ -350,4 +352,4 @@ def _running(pid: int) -> bool:
         return True
 
 
-__all__ = ["CONTRACT_PLUGIN", "BackendContract", "ContractPipeline"]
+__all__ = ["CONTRACT_PLUGIN", "BackendContract", "ContractPipeline", "assert_gone", "is_running"]
