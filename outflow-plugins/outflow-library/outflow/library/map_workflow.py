@@ -467,7 +467,6 @@ class _ItemCache:
         return todo
 
 
-
 #: sbatch directives (``partition``, ``mem``...) are resource requests like any
 #: other: the Slurm backend turns them into ``sbatch`` options and the others ignore
 #: them, so the spec's ``SlurmMapWorkflow`` code runs on every backend. An alias, not
