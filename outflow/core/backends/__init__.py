@@ -132,17 +132,27 @@ runs it with a few lines::
         backend = "threads"
 """
 
+from typing import TYPE_CHECKING
+
+from outflow.core import lazy_exports
 from outflow.core.backends.base import Backend, BackendError, Capabilities, current_backend
-from outflow.core.backends.items import (
-    Item,
-    ItemFailure,
-    ProcessDied,
-    WorkerDied,
-    current_item_index,
-    current_item_path,
-    earliest,
-)
-from outflow.core.backends.shipping import ContextSnapshot, WorkerKit, context_snapshot, worker_kit
+
+if TYPE_CHECKING:
+    from outflow.core.backends.items import (
+        Item,
+        ItemFailure,
+        ProcessDied,
+        WorkerDied,
+        current_item_index,
+        current_item_path,
+        earliest,
+    )
+    from outflow.core.backends.shipping import (
+        ContextSnapshot,
+        WorkerKit,
+        context_snapshot,
+        worker_kit,
+    )
 
 __all__ = [
     "Backend",
@@ -161,3 +171,12 @@ __all__ = [
     "earliest",
     "worker_kit",
 ]
+
+# What a backend class needs is imported above; the protocol's other names load on
+# first use (``outflow plugins list`` imports backend classes, and nothing more).
+__getattr__ = lazy_exports(globals(), {
+    "outflow.core.backends.items": ("Item", "ItemFailure", "ProcessDied", "WorkerDied",
+                                    "current_item_index", "current_item_path", "earliest"),
+    "outflow.core.backends.shipping": ("ContextSnapshot", "WorkerKit", "context_snapshot",
+                                       "worker_kit"),
+})
