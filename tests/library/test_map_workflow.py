@@ -254,3 +254,76 @@ def test_the_plugin_registers_every_block_lazily():
     assert host.resolve("blocks", "IfThenElse").load() is tasks.IfThenElse
     assert host.resolve("blocks", "InteractiveTask").load() is tasks.InteractiveTask
     assert len(host.collect().names("blocks")) == 9
+
+
+FAILING: set[int] = set()
+SLEEPY_CALLS: list[int] = []
+
+
+@as_task
+def Sleepy(value: int) -> {"result": int}:
+    import time
+
+    SLEEPY_CALLS.append(value)
+    time.sleep(0.002 * (20 - value))  # later items end first in a thread pool
+    if value in FAILING:
+        raise ValueError(f"boom on {value}")
+    return value * 10
+
+
+@as_task
+def Twenty() -> {"value_array": list}:
+    return list(range(20))
+
+
+class NaiveThreads(Backend):
+    """A backend written from the documentation alone: ``executor.map`` over run_item."""
+
+    name = "threads"
+
+    def map(self, workflow, items, *, resources=None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(4) as executor:
+            return list(executor.map(workflow.run_item, items))
+
+
+def test_a_naive_thread_pool_backend_names_the_item_and_keeps_only_right_outputs(pipeline):
+    """What a concurrent backend got wrong when the map assumed items ran in order: the
+    failing item, the kept outputs and the cache entries now travel with the items."""
+    from outflow.core.backends import current_item_index
+
+    seen = {}
+
+    @as_task
+    def Where(value: int) -> {"value": int}:
+        seen[value] = current_item_index()
+        return value
+
+    @MapWorkflow.as_workflow(cache=True, output_name="results")
+    def sleepy():
+        Where() | Sleepy()
+
+    FAILING.update({5, 11})
+    SLEEPY_CALLS.clear()
+    try:
+        with Workflow(name="top") as top:
+            Twenty() | sleepy()
+        with pytest.raises(MapItemError) as caught:
+            NaiveThreads(pipeline).run(top)
+    finally:
+        FAILING.clear()
+    error = caught.value
+    assert error.index == 5 and error.block_name == "sleepy"
+    assert "item 5 failed in task sleepy: ValueError: boom on 5" in str(error)
+    assert error.completed and all(error.completed[i] == [{"result": i * 10}]
+                                   for i in error.completed)
+    assert seen == {value: value for value in seen}  # each item knew its index
+    finished = set(SLEEPY_CALLS) - {5, 11}
+    # A clean run reads every finished item from the cache, and they are all right.
+    SLEEPY_CALLS.clear()
+    with Workflow(name="top") as top:
+        Twenty() | sleepy()
+    (outputs,) = NaiveThreads(pipeline).run(top)
+    assert outputs["results"] == [[{"result": value * 10}] for value in range(20)]
+    assert set(SLEEPY_CALLS) == set(range(20)) - finished
