@@ -176,8 +176,8 @@ def outflow_block_skipped(run: RunInfo | None, block: Block) -> None:
 
 @hookspec
 def outflow_run_finished(run: RunInfo, state: str, error: BaseException | None) -> None:
-    """The run ended, in the driver: ``state`` is ``"success"`` or ``"failed"`` (then
-    ``error`` is set).
+    """The run ended, in the driver: ``state`` is ``"success"``, ``"failed"`` or
+    ``"interrupted"`` (Ctrl-C, SIGTERM, SIGHUP); ``error`` is set unless it succeeded.
 
     Called exactly once per started run, also when it failed or was interrupted,
     after the backend was closed (its workers have finished).

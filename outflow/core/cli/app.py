@@ -17,7 +17,7 @@ import click
 
 from outflow.core.cli.global_options import GLOBAL_OPTIONS
 from outflow.core.cli.root import OutflowRoot, PipelineCommands, root_command_classes
-from outflow.core.errors import OutflowError
+from outflow.core.errors import CommandInterrupted, OutflowError
 from outflow.core.pipeline.context import PipelineContext
 
 EXIT_FAILURE = 1
@@ -116,6 +116,8 @@ def run_root(root: click.Group, argv: Sequence[str], prog_name: str) -> tuple[in
         return report("interrupted", EXIT_INTERRUPTED), None
     except KeyboardInterrupt as error:
         return report("interrupted", EXIT_INTERRUPTED, error), None
+    except CommandInterrupted as error:  # Ctrl-C, SIGTERM or SIGHUP during a command
+        return report(str(error), error.exit_code, error), None
     except click.ClickException as error:
         return report(error.format_message(), error.exit_code, error), None
     except Exception as error:  # noqa: BLE001 - the pipeline's own errors, reported on one line

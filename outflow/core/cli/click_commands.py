@@ -79,8 +79,13 @@ def build_click_command(command_class: type[Command], name: str | None = None) -
             click.echo(ctx.get_help())
             return None
         from outflow.core.commands.execution import execute_command
+        from outflow.core.errors import CommandInterrupted
 
-        return execute_command(command_class, _collect_args(ctx))
+        try:
+            return execute_command(command_class, _collect_args(ctx))
+        except KeyboardInterrupt as interrupted:  # the run is wound down already
+            # click would turn it into Abort, printing a blank line on the way.
+            raise CommandInterrupted(interrupted) from interrupted
 
     if not command_class.subcommands:
         return click.Command(name, params=params, callback=callback, help=help_text,

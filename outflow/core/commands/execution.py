@@ -16,6 +16,7 @@ from typing import Any
 
 from outflow.core.commands.backend_choice import choose_backend_name, resolve_backend
 from outflow.core.commands.command import Command
+from outflow.core.interrupts import signals_interrupt
 from outflow.core.pipeline.context import PipelineContext, active_context
 from outflow.core.runs import RunInfo
 
@@ -47,7 +48,17 @@ def run_workflow(pipeline_context: PipelineContext, build: Callable[[], Any],
                  backend_class: type, *, command: str, backend_name: str | None = None) -> Any:
     """Run the workflow that ``build()`` makes as the command ``command``, in the active
     ``pipeline_context``: the run lifecycle hooks around ``build`` and the backend's
-    run, and the backend closed before the run is finalised."""
+    run, and the backend closed before the run is finalised.
+
+    SIGTERM and SIGHUP stop the run like Ctrl-C (:mod:`outflow.core.interrupts`); the
+    run then ends ``interrupted``.
+    """
+    with signals_interrupt():
+        return _run(pipeline_context, build, backend_class, command, backend_name)
+
+
+def _run(pipeline_context: PipelineContext, build: Callable[[], Any], backend_class: type,
+         command: str, backend_name: str | None) -> Any:
     run = RunInfo(
         command=command,
         argv=list(pipeline_context.argv or sys.argv[1:]),
@@ -72,8 +83,15 @@ def run_workflow(pipeline_context: PipelineContext, build: Callable[[], Any],
                 backend.close()
         finally:
             run.end_time = time.time()
-            run.state = "failed" if error is not None else "success"
+            run.state = run_state(error)
             hook.outflow_run_finished(run=run, state=run.state, error=error)
+
+
+def run_state(error: BaseException | None) -> str:
+    """How a run ended: ``success``, ``interrupted`` (a signal, Ctrl-C) or ``failed``."""
+    if error is None:
+        return "success"
+    return "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
 
 
 def build_workflow(command_class: type[Command]) -> Any:

@@ -53,6 +53,7 @@ result).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -337,10 +338,11 @@ class MapWorkflow(Workflow):
                 total=len(results), block_name=error.block_name,
                 remote_traceback=error.remote_traceback,
             ) from error
-        if state.results:
-            logger.warning("%s: stopped; %d of %d items had finished%s", self.label,
-                           len(completed), len(results),
-                           " (kept in the workflow cache)" if self.cache else "")
+        if state.results:  # a backend error says so; an interrupt is said once, later
+            logger.log(logging.DEBUG if isinstance(error, KeyboardInterrupt) else logging.WARNING,
+                       "%s: stopped; %d of %d items had finished%s", self.label,
+                       len(completed), len(results),
+                       " (kept in the workflow cache)" if self.cache else "")
 
     def _item_cache(self, items: list[dict[str, Any]]) -> _ItemCache | None:
         if not self.cache:

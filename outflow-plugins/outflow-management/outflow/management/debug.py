@@ -15,17 +15,19 @@ class Debug(Command):
 
     def setup_tasks(self) -> None:
         from outflow.core.pipeline import context
+        from outflow.management.liveness import shown_state
         from outflow.management.runs import duration, failed_blocks, find_run, local_time
 
         databases = context.databases
         run = find_run(databases, str(context.args.run))
-        print(f"run {run.id} ({run.uuid}): {run.command} [{run.state}]")
+        state = shown_state(run)
+        print(f"run {run.id} ({run.uuid}): {run.command} [{state}]")
         print(f"  started {local_time(run.start_time)}, "
               f"duration {duration(run.start_time, run.end_time)}, "
               f"{run.user}@{run.hostname}, backend {run.backend}")
         blocks = failed_blocks(databases, run.id)
         if not blocks:
-            print("No failed block." if run.state != "failed"
+            print("No failed block." if state != "failed"
                   else "The run failed but recorded no failed block.")
             return
         for block in blocks:

@@ -63,7 +63,8 @@ def latest_runs(databases: Any, limit: int | None) -> list[Any]:
         return []
     table = Run.__table__
     query = select(table.c.id, table.c.uuid, table.c.command, table.c.start_time,
-                   table.c.end_time, table.c.state).order_by(table.c.id.desc())
+                   table.c.end_time, table.c.state, table.c.hostname, table.c.pid,
+                   table.c.process).order_by(table.c.id.desc())
     if limit:
         query = query.limit(limit)
     with databases.engine().connect() as connection:

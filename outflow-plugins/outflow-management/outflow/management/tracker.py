@@ -53,6 +53,7 @@ from outflow.core.backends import current_item_path
 from outflow.core.configuration.secrets import mask_secrets, mask_text
 from outflow.core.db import DatabaseError
 from outflow.core.db.database import SQLITE_BEGIN_OPTION
+from outflow.management.liveness import process_identity
 from outflow.management.models import Block, Configuration, Edge, Run, RuntimeException
 
 #: Flush once this many blocks changed since the last write...
@@ -186,6 +187,7 @@ class Tracker:
                     "user": run.user, "hostname": run.hostname, "backend": run.backend,
                     "start_time": _utc(run.start_time), "end_time": None,
                     "state": "running", "configuration_id": self.configuration_id,
+                    "pid": os.getpid(), "process": process_identity(),
                 })
                 self.run_id = int(result.inserted_primary_key[0])
         except SQLAlchemyError as error:
@@ -214,7 +216,7 @@ class Tracker:
             return
         now = time.time()
         with self._lock:
-            self._close_open("failed" if state == "failed" else "success", now)
+            self._close_open("success" if state == "success" else "failed", now)
             if error is not None and id(error) not in self._errors_seen:
                 self._errors_seen.add(id(error))
                 self._exceptions.append((None, error))
@@ -469,11 +471,17 @@ class Tracker:
     def _start_error(self, error: SQLAlchemyError) -> str:
         try:
             with self.databases.engine().connect() as connection:
-                missing = not inspect(connection).has_table(_RUN.name)
+                inspector = inspect(connection)
+                missing = not inspector.has_table(_RUN.name)
+                columns = set() if missing else {
+                    column["name"] for column in inspector.get_columns(_RUN.name)}
         except SQLAlchemyError:
-            missing = False
+            missing, columns = False, set(_RUN.columns.keys())
         if missing:
             return self._missing_tables_message()
+        if not set(_RUN.columns.keys()) <= columns:
+            return (f"outflow's tables in database {self.databases.describe()} are older "
+                    "than this version of outflow: run `management db upgrade heads`")
         where = self.databases.describe()
         return mask_text(f"cannot record the run in database {where}: "
                          f"{type(error).__name__}: {error}", self.config)

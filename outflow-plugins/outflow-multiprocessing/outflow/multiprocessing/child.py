@@ -14,8 +14,11 @@ A worker waits on its pipe for messages from the driver, pickled with cloudpickl
   ``outflow_worker_finished``: run tracking writes its rows) and exit.
 
 The process ignores SIGINT: Ctrl-C in a terminal reaches the whole process group,
-and it is the driver's to handle (it stops the workers). When the driver goes away
-without a word, the pipe reaches its end and the worker exits.
+and it is the driver's to handle (it stops the workers). SIGTERM and SIGHUP (from the
+driver stopping it, or sent to the whole group) stop the item it runs; the worker
+writes what it buffered (the hook ``outflow_worker_finished``) and dies of that
+signal. When the driver goes away without a word, the pipe reaches its end and the
+worker exits.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import cloudpickle
 
 from outflow.core.backends import BackendError, ItemFailure
 from outflow.core.backends.worker import ensure_worker, finish_worker, run_chunk
+from outflow.core.interrupts import Interrupted, die_of, signals_interrupt
 
 #: A worker sends the results it holds once this many seconds passed since it last
 #: sent some (and at the end of each chunk).
@@ -51,6 +55,21 @@ def serve(connection: Any, slots: Any, slot: int, inherited: list[Any]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in inherited:
         other.close()
+    stopped_by: int | None = None
+    try:
+        with signals_interrupt((signal.SIGTERM, signal.SIGHUP)):
+            try:
+                _serve(connection, slots, slot)
+            finally:  # still under the handlers: a second signal waits for this
+                slots[slot] = -1
+                finish_worker()  # the rows of the blocks that ended are written
+    except Interrupted as interrupted:
+        stopped_by = interrupted.signum
+    if stopped_by is not None:
+        die_of(stopped_by)
+
+
+def _serve(connection: Any, slots: Any, slot: int) -> None:
     workflows: dict[int, Any] = {}
     try:
         while True:
@@ -73,9 +92,6 @@ def serve(connection: Any, slots: Any, slot: int, inherited: list[Any]) -> None:
             _Chunk(connection, workflow, start, items, slots, slot).run()
     except (EOFError, OSError):  # the driver is gone
         pass
-    finally:
-        slots[slot] = -1
-        finish_worker()
 
 
 def _load(payload: bytes) -> Any:

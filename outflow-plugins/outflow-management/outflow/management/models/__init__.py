@@ -11,7 +11,9 @@ from outflow.management.models.edge import Edge
 from outflow.management.models.run import Run
 from outflow.management.models.runtime_exception import RuntimeException
 
-#: Block and run states.
-STATES = ("pending", "running", "success", "failed", "skipped")
+#: Block and run states (``interrupted``: runs stopped by Ctrl-C, SIGTERM or SIGHUP). A run
+#: still ``running`` whose process is gone is shown ``crashed`` (see
+#: :mod:`outflow.management.liveness`); that state is never stored.
+STATES = ("pending", "running", "success", "failed", "skipped", "interrupted")
 
 __all__ = ["STATES", "Block", "Configuration", "Edge", "Run", "RuntimeException"]

@@ -24,6 +24,10 @@ class Run(Model):
     start_time: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     end_time: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     state: Mapped[str] = mapped_column(String(16), nullable=False)
+    #: The driver's pid and process identity (see outflow.management.liveness): a
+    #: ``running`` run whose process is gone is shown ``crashed``.
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    process: Mapped[str | None] = mapped_column(String(64), nullable=True)
     configuration_id: Mapped[int | None] = mapped_column(
         ForeignKey("configuration.id"), nullable=True
     )
