@@ -8,17 +8,25 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from outflow.core.configuration.secrets import (
+    MASK,
+    forget_registered_secrets,
+    register_secrets,
+)
 from outflow.core.logging import (
     LOG_FORMAT,
     ModuleLogger,
+    SecretFilter,
     configure_logging,
     default_logging_config,
     is_debug,
     logger,
 )
+from outflow.core.pipeline.context import PipelineContext, activate
 
 TIMESTAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
 
@@ -256,3 +264,142 @@ def test_file_handler_writes_when_used(tmp_path: Path, monkeypatch: pytest.Monke
         rf"{TIMESTAMP} - my_plugin - test_logging\.py:\d+ - INFO - written to the file\n",
         content,
     )
+
+
+# ------------------------------------------------------------------ secrets
+
+
+SECRET = "s3cr3t-T0ken"
+SECRET_CONFIG = {"plugins": {"vault": {"api_token": SECRET}}}
+
+
+@pytest.fixture
+def secret_pipeline() -> Iterator[PipelineContext]:
+    """An active pipeline whose configuration holds :data:`SECRET` under ``api_token``."""
+    forget_registered_secrets()
+    with activate(PipelineContext(config=SECRET_CONFIG)) as pipeline_context:
+        yield pipeline_context
+    forget_registered_secrets()
+
+
+def _handler_filters(name: str) -> list[list[logging.Filter]]:
+    return [handler.filters for handler in logging.getLogger(name).handlers]
+
+
+def test_every_configured_handler_gets_the_secret_filter() -> None:
+    class Mine(logging.Filter):
+        pass
+
+    configure_logging({
+        "filters": {"mine": {"()": Mine}},
+        "handlers": {"mine": {"class": "logging.StreamHandler", "filters": ["mine"]}},
+        "loggers": {"my_plugin": {"handlers": ["mine", "file"], "propagate": False}},
+    })
+    [[console]] = _handler_filters("")
+    assert isinstance(console, SecretFilter)
+    mine, file = _handler_filters("my_plugin")
+    assert [type(item) for item in mine] == [Mine, SecretFilter]
+    assert [type(item) for item in file] == [SecretFilter]
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_secrets_logged_by_a_task_are_masked(
+    secret_pipeline: PipelineContext, capsys: pytest.CaptureFixture[str], level: str
+) -> None:
+    configure_logging(level=level)
+    token = secret_pipeline.config["plugins"]["vault"]["api_token"]
+    logger.info(f"info token {token}")
+    logger.debug("debug token %s", token)
+    logger.warning("url %s", "postgresql://bob:runtime-pw@db/runs")
+    err = capsys.readouterr().err
+    assert SECRET not in err and "runtime-pw" not in err
+    assert f"INFO - info token {MASK}\n" in err
+    assert f"WARNING - url postgresql://bob:{MASK}@db/runs\n" in err
+    assert (f"DEBUG - debug token {MASK}\n" in err) == (level == "DEBUG")
+
+
+def test_a_traceback_logged_with_exception_is_masked(
+    secret_pipeline: PipelineContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging()
+    try:
+        try:
+            raise KeyError(f"cause {SECRET}")
+        except KeyError as cause:
+            raise ValueError(f"cannot connect with {SECRET}") from cause
+    except ValueError:
+        logger.exception("failed with %s", SECRET)
+    err = capsys.readouterr().err
+    assert SECRET not in err
+    assert f"ERROR - failed with {MASK}\nTraceback (most recent call last):" in err
+    assert f"KeyError: 'cause {MASK}'" in err
+    assert f"ValueError: cannot connect with {MASK}" in err
+
+
+def test_a_registered_secret_is_masked_outside_a_pipeline(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging()
+    try:
+        register_secrets("from-the-vault")
+        logger.warning("got from-the-vault")
+    finally:
+        forget_registered_secrets()
+    assert capsys.readouterr().err.endswith(f"WARNING - got {MASK}\n")
+
+
+def _record(msg: object, *args: object, **attributes: Any) -> logging.LogRecord:
+    record = logging.LogRecord("test", logging.INFO, __file__, 1, msg, args or None, None)
+    record.__dict__.update(attributes)
+    return record
+
+
+def test_filter_masks_message_args_exception_and_stack(secret_pipeline: PipelineContext) -> None:
+    record = _record("token %s", SECRET, stack_info=f"Stack: {SECRET}")
+    try:
+        raise RuntimeError(SECRET)
+    except RuntimeError:
+        record.exc_info = sys.exc_info()
+    assert SecretFilter().filter(record) is True
+    assert (record.msg, record.args) == (f"token {MASK}", ())
+    assert record.exc_text is not None and record.exc_text.endswith(f"RuntimeError: {MASK}")
+    assert record.stack_info == f"Stack: {MASK}"
+    line = logging.Formatter(LOG_FORMAT).format(record)
+    assert SECRET not in line and record.exc_text in line
+
+
+def test_filter_drops_arguments_holding_a_secret_the_message_hides(
+    secret_pipeline: PipelineContext,
+) -> None:
+    record = _record("prefix %.3s", SECRET)
+    SecretFilter().filter(record)
+    assert (record.msg, record.args) == (f"prefix {SECRET[:3]}", ())
+    mapping = _record("%(shown)s", {"shown": "ok", "hidden": SECRET})
+    SecretFilter().filter(mapping)
+    assert (mapping.msg, mapping.args) == ("ok", ())
+
+
+def test_filter_leaves_records_without_secrets_alone(secret_pipeline: PipelineContext) -> None:
+    record = _record("%d tasks, %s", 3, "done")
+    SecretFilter().filter(record)
+    assert (record.msg, record.args, record.exc_text) == ("%d tasks, %s", (3, "done"), None)
+
+
+def test_filter_masks_a_badly_formatted_record(secret_pipeline: PipelineContext) -> None:
+    record = _record(f"{SECRET} %d %d", SECRET)
+    SecretFilter().filter(record)
+    assert (record.msg, record.args) == (f"{MASK} %d %d", (MASK,))
+
+
+def test_filter_hides_a_record_it_cannot_mask(
+    secret_pipeline: PipelineContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(config: object) -> object:
+        raise RuntimeError("broken masker")
+
+    monkeypatch.setattr("outflow.core.configuration.secrets.masker_for", broken)
+    record = _record("token %s", SECRET, exc_info=(RuntimeError, RuntimeError(SECRET), None))
+    assert SecretFilter().filter(record) is True
+    assert SECRET not in record.getMessage()
+    assert "masking its secrets failed: RuntimeError" in record.getMessage()
+    assert (record.args, record.exc_info, record.exc_text) == ((), None, None)

@@ -18,6 +18,7 @@ import click
 from outflow.core.cli.global_options import GLOBAL_OPTIONS
 from outflow.core.cli.root import OutflowRoot, PipelineCommands, root_command_classes
 from outflow.core.errors import CommandInterrupted, OutflowError
+from outflow.core.pipeline.config import ConfigurationError
 from outflow.core.pipeline.context import PipelineContext
 
 EXIT_FAILURE = 1
@@ -92,6 +93,8 @@ def build_root(pipeline_context: PipelineContext, name: str = "outflow") -> Outf
         pipeline_context.dry_run = bool(options.get("dry_run"))
         pipeline_context.db_untracked = bool(options.get("db_untracked"))
         pipeline_context.overwrite_cache = bool(options.get("overwrite_cache"))
+        if options.get("strict"):  # else as set up (OUTFLOW_STRICT may have set it)
+            pipeline_context.strict = True
 
     return OutflowRoot(
         host,
@@ -120,6 +123,8 @@ def run_root(root: click.Group, argv: Sequence[str], prog_name: str) -> tuple[in
         return report(str(error), error.exit_code, error), None
     except click.ClickException as error:
         return report(error.format_message(), error.exit_code, error), None
+    except ConfigurationError as error:  # the user's files, like a usage error
+        return report(describe(error), EXIT_USAGE, error), None
     except Exception as error:  # noqa: BLE001 - the pipeline's own errors, reported on one line
         return report(describe(error), EXIT_FAILURE, error), None
     if isinstance(result, int) and not isinstance(result, bool):
@@ -141,25 +146,31 @@ def describe(error: BaseException) -> str:
 
 
 def report(message: str, code: int, error: BaseException | None = None) -> int:
-    """Print the one-line error (plus the traceback at DEBUG level); return ``code``."""
+    """Print the one-line error (plus the traceback at DEBUG level); return ``code``.
+
+    Both are masked (:func:`_mask`): an exception's message, and so its traceback,
+    often quotes the configuration value that failed, a password or a token included.
+    """
     if error is not None and _debug_enabled():
         import traceback
 
-        traceback.print_exception(error, file=sys.stderr)
+        sys.stderr.write(_mask("".join(traceback.format_exception(error))))
     one_line = _mask(" ".join(message.split("\n")).strip())
     print(f"outflow: error: {one_line}", file=sys.stderr)
     return code
 
 
 def _mask(text: str) -> str:
-    """Hide the configuration's secrets (passwords, tokens) in an error message."""
+    """Hide the secrets in an error message or a traceback.
+
+    The active pipeline's configuration secrets, the registered ones, and the password
+    of any URL in ``text`` (see :mod:`outflow.core.configuration.secrets`); outside a
+    pipeline (an error before its context was made) only the last two.
+    """
+    from outflow.core.configuration.secrets import mask_text
     from outflow.core.pipeline.context import active_context, has_active_context
 
-    if not has_active_context():
-        return text
-    from outflow.core.configuration.secrets import mask_text
-
-    return mask_text(text, active_context().config)
+    return mask_text(text, active_context().config if has_active_context() else None)
 
 
 def _debug_enabled() -> bool:

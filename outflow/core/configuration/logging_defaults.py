@@ -11,6 +11,13 @@ from typing import Any
 LOG_FORMAT = "%(asctime)s - %(name)s - %(filename)s:%(lineno)d - %(levelname)s - %(message)s"
 """The format of the ``outflow`` formatter, used by the default handlers."""
 
+SECRET_FILTER = "outflow_secrets"
+"""The name under which ``configure_logging`` declares the filter that masks secrets.
+
+It is added to every handler, the user's included; a user's ``filters`` entry of this
+name is replaced.
+"""
+
 
 def default_logging_config() -> dict[str, Any]:
     """Return (a fresh copy of) the default :func:`logging.config.dictConfig` mapping.

@@ -14,6 +14,10 @@ mapping laid over :func:`default_logging_config`, so a user only writes what dif
       loggers:
         my_plugin: {level: DEBUG}
 
+Every handler :func:`configure_logging` sets up (the defaults' and the user's) carries a
+:class:`SecretFilter`: the secrets of the active pipeline's configuration are masked in
+the records outflow prints or writes, at any level, tracebacks included.
+
 This module imports only the standard :mod:`logging` package at import time (which almost
 everything imports anyway); :mod:`logging.config` is imported when logging is configured.
 """
@@ -22,10 +26,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from outflow.core.configuration.logging_defaults import LOG_FORMAT, default_logging_config
+from outflow.core.configuration.logging_defaults import (
+    LOG_FORMAT,
+    SECRET_FILTER,
+    default_logging_config,
+)
 
 __all__ = [
     "LOG_FORMAT",
@@ -139,6 +147,10 @@ def configure_logging(section: Mapping[str, Any] | None = None, level: str | Non
 
     Level names inside ``section`` are accepted in any case too (``level: debug``).
 
+    Every handler declared by the merged configuration gets the :class:`SecretFilter`
+    (declared as the filter :data:`SECRET_FILTER`), whatever the section says: a user
+    routing records to a file of their own must not write the secrets there either.
+
     Raises :class:`ValueError` (one line) for an unknown ``level``; a malformed section
     raises what :func:`logging.config.dictConfig` raises.
     """
@@ -157,7 +169,118 @@ def configure_logging(section: Mapping[str, Any] | None = None, level: str | Non
         for declared in (config.get("loggers") or {}).values():
             if isinstance(declared, dict):
                 declared["level"] = forced
+    _install_secret_filter(config)
     logging.config.dictConfig(config)
+
+
+class SecretFilter(logging.Filter):
+    """Mask the known secrets in each record before a handler formats it.
+
+    Why a filter on the handlers: a handler filter sees every record the handler
+    emits, those propagated from any logger included (a logger's own filters only see
+    the records logged on it), and it runs before the formatter, so the record itself
+    is cleaned: its message and arguments, its exception text, its stack text.
+
+    The secrets are those of the configuration of the active pipeline context (read
+    at each record, so the filter, installed before the pipeline's context is
+    activated, follows whichever pipeline runs) and those given to
+    :func:`~outflow.core.configuration.secrets.register_secrets`; the password of any
+    ``scheme://user:password@host`` URL is masked too. See
+    :mod:`outflow.core.configuration.secrets` for the rules.
+
+    What is changed on the record:
+
+    * where the message or a string argument holds a secret, ``msg`` becomes the
+      formatted, masked message and ``args`` becomes ``()`` (the arguments, which held
+      the secret, are dropped); other records keep their ``msg`` and ``args``;
+    * with ``exc_info``, ``exc_text`` is the masked traceback: it is formatted here
+      with the standard :meth:`logging.Formatter.formatException` when absent, so that
+      the handlers' formatters print it instead of formatting ``exc_info`` again;
+    * ``stack_info`` is masked.
+
+    A failure while masking never makes the logging call fail and never lets the
+    record through unmasked: the record's text is replaced by a notice.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask ``record`` in place; always let it through."""
+        try:
+            _mask_record(record, _active_masker())
+        except Exception as error:  # noqa: BLE001 - a log call must not fail; hide, not leak
+            record.msg = f"(log record hidden: masking its secrets failed: {type(error).__name__})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.stack_info = None
+        return True
+
+
+def _active_masker() -> Callable[[str], str]:
+    """The text masker for the active pipeline's configuration (or none) and registry."""
+    from outflow.core.configuration.secrets import masker_for
+
+    config = None
+    # Not imported here: when the module is not loaded, no pipeline can be active.
+    context_module = sys.modules.get("outflow.core.pipeline.context")
+    if context_module is not None:
+        try:
+            config = context_module.active_context().config
+        except context_module.PipelineScopeError:
+            config = None
+    return masker_for(config)
+
+
+def _mask_record(record: logging.LogRecord, mask: Callable[[str], str]) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a bad format: the handler reports it, masked
+        record.msg = mask(str(record.msg))
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask(arg) if isinstance(arg, str) else arg for arg in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {key: mask(arg) if isinstance(arg, str) else arg
+                           for key, arg in record.args.items()}
+    else:
+        masked = mask(message)
+        if masked != message or _args_hold_secret(record.args, mask):
+            record.msg = masked
+            record.args = ()
+    if record.exc_info and not record.exc_text:
+        record.exc_text = _PLAIN_FORMATTER.formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = mask(record.exc_text)
+    if record.stack_info:
+        record.stack_info = mask(record.stack_info)
+
+
+def _args_hold_secret(args: Any, mask: Callable[[str], str]) -> bool:
+    """Whether a string argument holds a secret the message does not show (``%.3s``).
+
+    Only strings are checked: ``str()`` of another object may be costly, and it is in
+    the formatted message already when the format uses it.
+    """
+    if not args:
+        return False
+    values = args.values() if isinstance(args, Mapping) else args
+    return any(isinstance(value, str) and mask(value) != value for value in values)
+
+
+_PLAIN_FORMATTER = logging.Formatter()
+
+
+def _install_secret_filter(config: dict[str, Any]) -> None:
+    """Declare :class:`SecretFilter` and put it on every handler of ``config``."""
+    filters = config.get("filters")
+    config["filters"] = {**(filters or {}), SECRET_FILTER: {"()": SecretFilter}}
+    handlers = config.get("handlers")
+    if not isinstance(handlers, dict):
+        return
+    for name, handler in list(handlers.items()):
+        if isinstance(handler, dict):
+            listed = list(handler.get("filters") or [])
+            if SECRET_FILTER not in listed:
+                listed.append(SECRET_FILTER)
+            handlers[name] = {**handler, "filters": listed}
 
 
 def is_debug() -> bool:

@@ -178,7 +178,9 @@ class Tracker:
         text = json.dumps(masked, sort_keys=True, default=str)
         digest = hashlib.sha256(text.encode()).hexdigest()
         run = self.run
-        argv = [mask_text(str(arg), self.config) for arg in getattr(run, "argv", [])]
+        from outflow.core.configuration.secrets import mask_argv
+
+        argv = mask_argv(getattr(run, "argv", []), self.config)
         try:
             with self._transaction() as connection:
                 self.configuration_id = self._configuration_id(connection, digest, text)
@@ -454,12 +456,17 @@ class Tracker:
     def _exception_row(self, record: BlockRecord | None, error: BaseException) -> dict[str, Any]:
         cls = type(error)
         text = "".join(traceback.format_exception(cls, error, error.__traceback__))
+        from outflow.core.configuration.secrets import text_masker
+
+        # One masker for both texts: the configuration is walked once. It masks the
+        # configuration's and the registered secrets and any URL's password.
+        mask = text_masker(self.config)
         return {
             "run_id": self.run_id,
             "block_id": record.id if record is not None else None,
             "type": _type_name(cls),
-            "message": mask_text(str(error), self.config),
-            "traceback": mask_text(text, self.config),
+            "message": mask(str(error)),
+            "traceback": mask(text),
         }
 
     # -- messages -----------------------------------------------------------------
