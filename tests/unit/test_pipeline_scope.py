@@ -27,8 +27,15 @@ def test_defaults_are_overlaid_by_the_settings_module():
     assert values.PLUGINS == ["outflow.management", "tuto.data_reduction"]
     assert values.MY_SETTING == ["0", "1", "2"]
     assert values.MAIN_DATABASE == "default"
-    assert str(values.TEMP_DIR).endswith("outflow_tmp")
     assert "lowercase_is_ignored" not in values
+
+
+def test_temp_dir_lives_in_the_pipeline_else_in_the_users_cache(tmp_path, monkeypatch):
+    in_pipeline = Settings(ROOT_DIRECTORY=str(tmp_path)).TEMP_DIR
+    assert in_pipeline == tmp_path / ".outflow" / "tmp"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    outside = Settings(ROOT_DIRECTORY=None).TEMP_DIR
+    assert outside == tmp_path / "cache" / "outflow" / "tmp"
 
 
 def test_settings_are_read_only_and_missing_ones_are_named():

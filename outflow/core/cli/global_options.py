@@ -4,7 +4,8 @@
 compute_data`` mean the same. Before click parses anything, the global options
 are lifted out of the argument list and put in front, where the root group
 declares them. Some are needed even earlier: ``--settings``, ``--config``,
-``-ll`` and ``-p`` shape the pipeline and the plugins that provide the commands.
+``-ll`` and ``-p`` shape the pipeline and the plugins that provide the commands,
+and ``--strict`` applies to the configuration checks made while the pipeline is set up.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     GlobalOption(("--db-untracked",), "db_untracked", "Run without any database."),
     GlobalOption(("--overwrite-cache",), "overwrite_cache",
                  "Recompute cached workflows and overwrite their entries."),
+    GlobalOption(("--strict",), "strict",
+                 "Unknown configuration sections, tasks and parameters are errors, not "
+                 "warnings (also OUTFLOW_STRICT=1)."),
     GlobalOption(("-p",), "plugins", "Load plugin NAME, or block it with no:NAME.",
                  metavar="NAME", repeated=True),
 )
@@ -99,6 +103,7 @@ class GlobalOptions(Record):
     dry_run: bool
     db_untracked: bool
     overwrite_cache: bool
+    strict: bool
     plugins: list[str]
 
     def __init__(self) -> None:

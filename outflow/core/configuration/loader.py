@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from outflow.core.configuration.merge import merge_config
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = ["CONFIG_FILE_NAMES", "ConfigFileError", "find_config_file", "load_config_file",
-           "merge_config"]
+           "locate_key", "merge_config"]
 
 CONFIG_FILE_NAMES = ("config.yml", "config.yaml", "config.toml", "config.json")
 """The names looked for in the project directory, in order of preference."""
@@ -229,6 +229,54 @@ def _construct_include(constructor: Any, node: Any) -> Any:
         raise ConfigFileError(path, f"include cycle: {shown}", line, column)
     _check_suffix(target)
     return _load_any(target, (*chain, target))
+
+
+def locate_key(path: Path | str, keys: Sequence[Any]) -> tuple[Path, int, int] | None:
+    """``(file, line, column)``, 1-based, of the key ``keys[-1]`` at ``keys`` in a YAML file.
+
+    For warnings and errors about an entry that parsed fine but is wrong for the
+    pipeline (``paramters:``, ``multiplier: true``): the loaded values carry no
+    position, so the file is composed again -- only when there is something to
+    report. An ``!include`` on the way is followed into the included YAML file,
+    whose path is then returned. ``None`` when the position is unknown: a TOML or
+    JSON file (their parsers give no positions), a file that no longer parses, a
+    key that comes from plugin defaults or from an alias.
+    """
+    path = _path(path)
+    found: tuple[Path, int, int] | None = None
+    node: Any = None
+    for key in keys:
+        if node is None:
+            node = _compose_yaml(path)
+        elif getattr(node, "tag", None) == "!include":
+            path = path.parent / _path(str(node.value).strip()).expanduser()
+            node = _compose_yaml(path)
+        if node is None or not isinstance(node.value, list):
+            return None
+        for key_node, value_node in node.value:
+            if not isinstance(key_node.value, list) and str(key_node.value) == str(key):
+                mark = key_node.start_mark
+                found = (path, mark.line + 1, mark.column + 1)
+                node = value_node
+                break
+        else:
+            return None
+    return found
+
+
+def _compose_yaml(path: Path) -> Any:
+    """The top node of a YAML file (ruamel's representation graph), or None."""
+    if path.suffix.lower() not in _YAML_SUFFIXES:
+        return None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.nodes import MappingNode
+
+    try:
+        node = YAML(typ="safe", pure=True).compose(_read_text(path))
+    except (YAMLError, ConfigFileError, ValueError):
+        return None
+    return node if isinstance(node, MappingNode) else None
 
 
 def _path(value: Any) -> Path:

@@ -10,11 +10,18 @@ from typing import Any
 from outflow.core.pipeline.settings import Computed
 
 
-def _temp_dir() -> Any:
-    import tempfile
+def _temp_dir(settings: Any) -> Any:
+    """``.outflow/tmp`` in the pipeline's directory; outside a pipeline, the user's own
+    ``$XDG_CACHE_HOME/outflow/tmp`` (never the shared system temporary directory: see
+    :mod:`outflow.core.private_directory`)."""
     from pathlib import Path
 
-    return Path(tempfile.gettempdir()) / "outflow_tmp"
+    root = settings.ROOT_DIRECTORY
+    if root:
+        return Path(root) / ".outflow" / "tmp"
+    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                  ".cache")
+    return Path(cache_home) / "outflow" / "tmp"
 
 
 #: Directory of the pipeline; set from the location of ``settings.py`` / ``manage.py``.
@@ -24,8 +31,8 @@ ROOT_DIRECTORY = os.environ.get("PIPELINE_ROOT_DIRECTORY", None)
 PLUGINS = ["outflow.management"]
 
 #: Temporary files: MapWorkflow payloads, workflow caches. Must be shared between
-#: nodes when running on a cluster.
-#: (Computed on first read: importing tempfile costs start-up time.)
+#: nodes when running on a cluster: by default ``.outflow/tmp`` in the pipeline's
+#: directory, which the pipeline template git-ignores. (Computed on first read.)
 TEMP_DIR = Computed(_temp_dir)
 
 #: Label of the database holding outflow's own tables and unbound models.
@@ -37,3 +44,9 @@ BACKENDS: dict[str, str] = {}
 
 #: The root command class (or a ``"module:Class"`` path): override for special behaviour.
 ROOT_COMMAND_CLASS = "outflow.core.commands:RootCommand"
+
+#: Top-level sections of the configuration file that the pipeline's own code reads
+#: (``config["my_section"]``). Sections nothing reads are reported as likely typos
+#: (errors with ``--strict``); the kernel's sections, those plugins register defaults
+#: for and those named after a backend are known without being listed here.
+CONFIG_SECTIONS: list[str] = []

@@ -20,7 +20,12 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from outflow.core.cli.global_options import GlobalOptions, hoist_global_options
-from outflow.core.pipeline.config import Config
+from outflow.core.pipeline.config import (
+    KERNEL_SECTIONS,
+    Config,
+    check_sections,
+    parameters_section,
+)
 from outflow.core.pipeline.context import PipelineContext, activate
 from outflow.core.pipeline.discovery import locate_pipeline
 from outflow.core.pipeline.settings import Settings
@@ -61,7 +66,10 @@ class Pipeline:
             self.options, self.ordered_argv = hoist_global_options(self.argv)
             self.context = self._build_context(self.options)
             self._stack.enter_context(activate(self.context))
-            self.context.host.add_pipeline_plugins(list(self.context.settings.PLUGINS))
+            settings = self.context.settings
+            self.context.host.add_pipeline_plugins(settings.plugin_modules(),
+                                                   where=f"{settings.location}: PLUGINS")
+            check_configuration(self.context)
         except Exception as error:  # noqa: BLE001 - reported by run() on one line
             self.setup_error = error
         return self
@@ -85,6 +93,8 @@ class Pipeline:
         pipeline_context.force_dry_run = self.force_dry_run
         pipeline_context.argv = list(self.argv)
         pipeline_context.log_level = options.log_level
+        #: Unknown configuration entries are errors (``--strict``, ``OUTFLOW_STRICT=1``).
+        pipeline_context.strict = bool(options.strict) or strict_from_environment()
         if location.settings_module is not None:
             pipeline_context.configure_logging()  # the pipeline's code may log on import
         return pipeline_context
@@ -132,3 +142,45 @@ class Pipeline:
         from pathlib import Path
 
         return Path(module_path).resolve().parent.as_posix()
+
+
+def strict_from_environment() -> bool:
+    """``OUTFLOW_STRICT=1``: ``--strict`` for every command, e.g. in CI or in the tests
+    of a pipeline, which run commands without typing their command line."""
+    return os.environ.get("OUTFLOW_STRICT", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def known_sections(pipeline_context: PipelineContext) -> set[str]:
+    """The top-level configuration sections something reads.
+
+    The kernel's (:data:`~outflow.core.pipeline.config.KERNEL_SECTIONS`), those
+    plugins register defaults for (``outflow_config_defaults``: the way for a plugin
+    to declare its section), those named after a backend (a backend's settings, e.g.
+    ``parallel:``; its aliases too, and ``settings.BACKENDS``) and the pipeline's own,
+    listed in ``settings.CONFIG_SECTIONS``.
+    """
+    settings = pipeline_context.settings
+    registry = pipeline_context.host.collect()
+    extra_backends = getattr(settings, "BACKENDS", None) or {}
+    return {
+        *KERNEL_SECTIONS,
+        *(entry.name for entry in registry.all("config_defaults")),
+        *registry.names("backends", True),
+        *(extra_backends if isinstance(extra_backends, dict) else ()),
+        *settings.config_sections(),
+    }
+
+
+def check_configuration(pipeline_context: PipelineContext) -> None:
+    """What can be checked of the configuration before any command runs.
+
+    The shape of ``parameters`` (an error: no command could use it), then the
+    top-level sections that nothing reads (warnings, errors when strict). Task and
+    parameter names are checked against each command's graph when it is validated
+    (:func:`outflow.core.tasks.parameters.check_parameter_names`).
+    """
+    config = pipeline_context.config
+    parameters_section(config)
+    check_sections(config, known_sections(pipeline_context),
+                   strict=getattr(pipeline_context, "strict", False),
+                   pipeline_context=pipeline_context)

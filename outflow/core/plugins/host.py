@@ -28,6 +28,7 @@ import pluggy
 
 from outflow.core import hookspecs
 from outflow.core.errors import OutflowError
+from outflow.core.pipeline.config import ConfigurationError
 from outflow.core.plugins.discovery import EntryPointInfo, discover_entry_points
 from outflow.core.plugins.registry import KINDS, Provided, Registry
 from outflow.core.records import FrozenRecord, Record
@@ -39,6 +40,16 @@ _REPORTED: set[tuple[str, str]] = set()
 
 class PluginLoadError(OutflowError, RuntimeError):
     """A plugin failed to load while ``OUTFLOW_STRICT_PLUGINS`` is set."""
+
+
+class PipelinePluginError(PluginLoadError, ConfigurationError):
+    """A plugin the pipeline lists in ``settings.PLUGINS`` cannot be loaded.
+
+    Unlike an installed (entry-point) plugin, reported and skipped so that one broken
+    package does not take every command down, a pipeline plugin is part of the
+    pipeline: going on without it only fails later and less clearly (its commands
+    "unknown", its tasks missing). A configuration error: exit status 2.
+    """
 
 
 class PluginRecord(Record):
@@ -166,7 +177,8 @@ class PluginHost:
         self._validate_hooks()
         return self
 
-    def add_pipeline_plugins(self, module_names: Iterable[str]) -> None:
+    def add_pipeline_plugins(self, module_names: Iterable[str],
+                             where: str = "settings.PLUGINS") -> None:
         """Import the pipeline's plugins (``settings.PLUGINS``) and their ``commands`` module.
 
         A name that is the package of an entry-point plugin (``outflow.management``)
@@ -174,6 +186,11 @@ class PluginHost:
         implement hooks, and their ``commands`` submodule imported so that their
         ``@RootCommand.subcommand()`` classes exist; ``models`` is only recorded,
         and imported when a database is used.
+
+        Any failure of such a plugin (import, registration, a hook no spec declares,
+        its ``commands`` module) raises :class:`PipelinePluginError`, its message
+        starting with ``where`` (the settings file and setting); entry-point plugins
+        keep the isolation of :meth:`load`.
         """
         for module_name in module_names:
             served = self.plugin_for_package(module_name, any_status=True)
@@ -185,14 +202,45 @@ class PluginHost:
                     self._import_submodule(served, f"{module_name}.commands")
                 continue
             record = PluginRecord(name=module_name, module=module_name, kind="pipeline")
-            module = self._register_module(record, lambda m=module_name: importlib.import_module(m))
-            if module is None:
-                continue
-            self._import_submodule(record, f"{module_name}.commands")
+            self._load_pipeline_plugin(record, where)
             if _has_submodule(module_name, "models"):
                 self.registry.add(Provided("models", f"{module_name}.models",
                                            f"{module_name}.models", record.name))
             self._validate_hooks()
+
+    def _load_pipeline_plugin(self, record: PluginRecord, where: str) -> None:
+        """Import, register and check one pipeline plugin, then import its ``commands``;
+        :class:`PipelinePluginError` on any failure (nothing printed: the command line
+        reports the error, once)."""
+        from importlib.util import find_spec
+
+        self.records[record.name] = record
+
+        def failed(step: str, problem: str) -> PipelinePluginError:
+            record.status, record.error = "error", f"{step}: {problem}"
+            if self.pm.get_plugin(record.name) is not None:
+                self.pm.unregister(name=record.name)
+            return PipelinePluginError(f"{where}: plugin {record.name!r} {step}: {problem}")
+
+        step = "cannot be imported"
+        try:
+            module = importlib.import_module(record.module)
+            step = "cannot be registered"
+            self.pm.register(module, name=record.name)
+        except Exception as exc:
+            raise failed(step, f"{type(exc).__name__}: {exc}") from exc
+        callers = self.pm.get_hookcallers(module) or []
+        unknown = sorted(c.name for c in callers if c.spec is None)
+        if unknown:
+            raise failed("cannot be registered",
+                         "it implements hooks with no spec: " + ", ".join(unknown))
+        record.hooks = sorted(c.name for c in callers)
+        commands = f"{record.module}.commands"
+        try:
+            if find_spec(commands) is not None:
+                importlib.import_module(commands)
+        except Exception as exc:
+            raise failed(f"cannot import {commands}", f"{type(exc).__name__}: {exc}") from exc
 
     def pipeline_plugins(self) -> list[str]:
         """Modules of the pipeline's own plugins that loaded (those of ``settings.PLUGINS``

@@ -6,6 +6,12 @@ does as little as possible per block: copy the step's constant inputs, look up t
 wired ones, call the lifecycle hooks that some plugin implements, call the block.
 Hooks nobody implements are not called at all: pluggy's dispatch costs more than
 a trivial task.
+
+A task's ``sys.exit(3)`` is that task's failure, like any exception it raises: a
+``TaskError`` naming the task, so the run is recorded as failed and the command
+line says which task stopped it (a bare ``SystemExit`` left the process with
+status 3 and no word). ``KeyboardInterrupt`` is not a failure of the task that
+happened to be running: it passes unchanged and the run ends ``interrupted``.
 """
 
 from __future__ import annotations
@@ -63,12 +69,12 @@ def call_block(block: Block, inputs: dict[str, Any], hooks: Hooks,
         if hooks.failed is not None:
             hooks.failed(run=hooks.run, block=block, error=error)
         raise
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         wrapped = TaskError(block.name, error, kind=block.kind)
         if hooks.failed is not None:
             hooks.failed(run=hooks.run, block=block, error=wrapped)
         raise wrapped from error
-    except BaseException as error:  # KeyboardInterrupt, SystemExit: report, never wrap
+    except BaseException as error:  # KeyboardInterrupt (Ctrl-C, a signal): report, never wrap
         if hooks.failed is not None:
             hooks.failed(run=hooks.run, block=block, error=error)
         raise
@@ -123,7 +129,7 @@ def execute(plan: Plan, inputs: Mapping[str, Any], hooks: Hooks | None = None
                 results[position] = block(**kwargs)
             except EngineError:
                 raise
-            except Exception as error:
+            except (Exception, SystemExit) as error:
                 raise TaskError(block.name, error, kind=block.kind) from error
         else:
             results[position] = call_block(block, kwargs, hooks)

@@ -8,7 +8,9 @@ mistake costs a second, not an hour of computation:
   inputs; parameters are read from the configuration;
 - the declared types on both ends of each edge are compatible;
 - the graph has no cycle;
-- every task's outputs are known.
+- every task's outputs are known;
+- every entry of ``parameters`` in the configuration is read by some task (else a
+  warning, an error with ``--strict``).
 
 Nested workflows are validated first: their inputs (what their inner blocks need
 and nothing inside provides) and outputs (what their terminal blocks produce) are
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from outflow.core.target import MISSING, Target
 from outflow.core.tasks.block import Block, graph_version
 from outflow.core.tasks.errors import GraphError, TargetError
-from outflow.core.tasks.parameters import resolve_parameters
+from outflow.core.tasks.parameters import check_parameter_names, resolve_parameters
 from outflow.core.tasks.typecheck import compatible, describe_type, is_any
 from outflow.core.workflow.plan import Plan, Step
 
@@ -38,9 +40,31 @@ def build_plan(workflow: Workflow, *, root: bool, config: Mapping[str, Any] | No
     """Validate ``workflow`` (and the workflows inside it) and return its plan.
 
     ``root``: the workflow is the top-level one, so an input nothing provides is an
-    error instead of becoming an input of the workflow.
+    error instead of becoming an input of the workflow. The top-level graph is the
+    whole command: the entries of the configuration's ``parameters`` that none of
+    its tasks reads are reported first (see
+    :func:`~outflow.core.tasks.parameters.check_parameter_names`), so that a typo'd
+    parameter name comes before the "missing parameter" error it causes.
     """
+    if root and config is not None:
+        check_parameter_names(workflow.iter_blocks(), config, task_class_names())
     return _Validator(config).plan(workflow, root)
+
+
+def task_class_names() -> set[str]:
+    """Names of every task class defined so far (``@as_task`` makes classes too): the
+    tasks of the pipeline's other commands, whose parameters share the file."""
+    from outflow.core.tasks.task import Task
+
+    names: set[str] = set()
+    pending: list[type] = [Task]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            name = getattr(subclass, "name", None)
+            if isinstance(name, str):
+                names.add(name)
+            pending.append(subclass)
+    return names
 
 
 def _child_containing(block: Block, workflow: Workflow) -> Block | None:
