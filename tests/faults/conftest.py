@@ -84,6 +84,8 @@ def fault_pipeline(make_pipeline: Callable[..., Path], tmp_path: Path) -> Iterat
                 "databases:\n  default:\n    dialect: sqlite\n"
                 "parallel:\n  max_workers: 2\n"),
     )
+    settings = root / "settings.py"
+    settings.write_text(settings.read_text() + "CONFIG_SECTIONS = ['fault_log']\n")
     pipeline = FaultPipeline(root)
     upgrade = pipeline.run("management", "db", "upgrade", "heads")
     assert upgrade.returncode == 0, upgrade.stderr

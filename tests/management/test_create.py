@@ -82,7 +82,7 @@ def test_create_pipeline_writes_the_documented_files(run_cli, tmp_path: Path) ->
     pipeline = tmp_path / "tuto_pipeline"
     assert str(pipeline) in out
     assert _files(pipeline) == {"config.yml", "settings.py", "manage.py", "requirements.txt",
-                                "plugins/.gitkeep"}
+                                "plugins/.gitkeep", ".gitignore"}
     config = (pipeline / "config.yml").read_text()
     assert "databases:\n  default:\n    dialect: sqlite\n    path: outflow.db" in config
     for commented in ("# parameters:", "#   my_task:", "#     my_param1: param_value1",

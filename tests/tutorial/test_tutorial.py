@@ -108,7 +108,6 @@ class Tutorial:
                if key not in _SCRUBBED and not key.startswith(("OUTFLOW_", "PYTEST_"))}
         env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
         env["XDG_CACHE_HOME"] = str(self.workdir / ".cache")
-        # TEMP_DIR defaults to $TMPDIR/outflow_tmp: a private workflow cache.
         env["TMPDIR"] = str(self.workdir / ".tmp")
         env.update(extra or {})
         return env
@@ -441,8 +440,10 @@ def test_part3_workflow_and_caching(tutorial: Tutorial) -> None:
                                "Result of the computation: 252"], first.stderr
     second = tutorial.manage("compute_data")
     assert messages(second) == ["Result of the computation: 252"], second.stderr
-    # Stored in settings.TEMP_DIR / "workflow_cache" (TEMP_DIR: $TMPDIR/outflow_tmp).
-    assert list((tutorial.workdir / ".tmp" / "outflow_tmp" / "workflow_cache").iterdir())
+    # Stored in settings.TEMP_DIR / "workflow_cache" (TEMP_DIR: .outflow/tmp of the
+    # pipeline, which the template git-ignores).
+    assert list((tutorial.pipeline / ".outflow" / "tmp" / "workflow_cache").iterdir())
+    assert ".outflow/" in (tutorial.pipeline / ".gitignore").read_text()
 
     # Changing the parameter runs the workflow again.
     tutorial.edit(tutorial.pipeline / "config.yml", "multiplier: 3", "multiplier: 4")

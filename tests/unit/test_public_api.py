@@ -34,7 +34,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "DatabaseConfigError", "DatabaseError", "Databases", "Model", "SQLITE_BEGIN_OPTION",
         "bind_key_of", "module_of",
     ],
-    "outflow.core.errors": ["OutflowError"],
+    "outflow.core.errors": ["CommandInterrupted", "OutflowError"],
     "outflow.core.logging": [
         "LEVEL_NAMES", "LOG_FORMAT", "ModuleLogger", "configure_logging",
         "default_logging_config", "is_debug", "logger",

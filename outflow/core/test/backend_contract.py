@@ -139,6 +139,7 @@ class ContractPipeline:
         (plugin / "commands.py").write_text(textwrap.dedent(CONTRACT_PLUGIN).lstrip())
         (root / "settings.py").write_text(
             "PLUGINS = ['outflow.management', 'outflow_contract_plugin']\n"
+            "CONFIG_SECTIONS = ['contract_log']\n"
             f"TEMP_DIR = {str(root / 'outflow_tmp')!r}\n")
         settings = {"contract_log": str(self.log),
                     "databases": {"default": {"dialect": "sqlite"}}, **config}

@@ -5,16 +5,23 @@ changes from one process to the next) of:
 
 - the workflow's identity (module and qualified name of its definition);
 - its input values;
+- its ``cache_version`` (``@as_workflow(cache=True, cache_version=2)``): bump it to
+  force new entries when something the key cannot see changed (a library, data
+  files read by path);
+- its input values;
 - for every task inside it, at any depth, namespaced by its position: the task's
-  class, its constant inputs (bound values, defaults) and parameter values, and
-  the source code of its ``run`` function, so that editing a task invalidates the
-  entries computed with the old code (the previous implementation merged
-  parameters by name and ignored code);
+  class, its constant inputs (bound values, defaults) and parameter values, the
+  source code of its ``run`` function and of every module of the pipeline plugin
+  that defines it (:func:`package_sources`), so that editing a task or a helper it
+  calls invalidates the entries computed with the old code (the previous
+  implementation merged parameters by name and ignored code);
 - the wiring of the inner graph.
 
 Entries are files ``<key>.pkl`` (cloudpickle) in ``config["workflow_cache_dir"]``
-or ``settings.TEMP_DIR / "workflow_cache"``, created 0700 and written atomically
-(temporary file, then ``os.replace``); an unreadable entry is logged and recomputed.
+or ``settings.TEMP_DIR / "workflow_cache"``, written atomically (temporary file,
+then ``os.replace``). The directory and each entry must belong to the user and be
+writable by nobody else, or nothing is read from it (unpickling runs code: see
+:mod:`outflow.core.private_directory`). An unreadable entry is logged and recomputed.
 """
 
 from __future__ import annotations
@@ -36,6 +43,11 @@ from typing import TYPE_CHECKING, Any
 
 from outflow.core.atomic_write import write_atomically
 from outflow.core.errors import OutflowError
+from outflow.core.private_directory import (
+    UnsafeDirectoryError,
+    check_private_file,
+    private_directory,
+)
 
 if TYPE_CHECKING:
     from outflow.core.workflow.plan import Plan
@@ -180,6 +192,7 @@ def _describe(plan: Plan, path: tuple[int, ...], out: Callable[[bytes], Any]) ->
         }
         if isinstance(block, Task):
             entry["code"] = source_of(type(block).run_function())
+            entry["package"] = package_sources(type(block).__module__)
         _encode(entry, out)
         if isinstance(block, Workflow):
             if type(block)._run is not Workflow._run:
@@ -193,9 +206,84 @@ def cache_key(workflow: Workflow, inputs: Mapping[str, Any]) -> str:
     assert workflow._plan is not None, "validate the workflow before computing its cache key"
     hasher = hashlib.sha256(_FORMAT)
     _encode(workflow.identity, hasher.update)
+    _encode(workflow.cache_version, hasher.update)
     hasher.update(plan_fingerprint(workflow._plan))
     _encode(dict(inputs), hasher.update)
     return hasher.hexdigest()
+
+
+#: package -> ((path, mtime, size) of each source file, digest of their contents)
+_PACKAGE_DIGESTS: dict[str, tuple[tuple[tuple[str, int, int], ...], str]] = {}
+
+
+def package_sources(module_name: str) -> str:
+    """A digest of the source code a task of module ``module_name`` may call.
+
+    The module's pipeline plugin (the longest entry of ``settings.PLUGINS`` it lives
+    in) is read whole: every ``.py`` file of that package, so that editing a helper
+    function in another module of the plugin invalidates the entries of its tasks.
+    A module of no pipeline plugin (an installed library, a script) counts alone.
+    Code outside the plugin (other packages it imports) is not covered: bump the
+    workflow's ``cache_version`` when it changes. Digests are kept per process and
+    read again when a file's modification time or size changed.
+    """
+    package = _owning_plugin(module_name)
+    files = _source_files(package)
+    signature = tuple(_file_signature(path) for path in files)
+    known = _PACKAGE_DIGESTS.get(package)
+    if known is not None and known[0] == signature:
+        return known[1]
+    hasher = hashlib.sha256(package.encode())
+    for path in files:
+        hasher.update(path.name.encode() + b"\0")
+        try:
+            hasher.update(path.read_bytes())
+        except OSError:
+            hasher.update(b"<unreadable>")
+    digest = hasher.hexdigest()
+    _PACKAGE_DIGESTS[package] = (signature, digest)
+    return digest
+
+
+def _owning_plugin(module_name: str) -> str:
+    from outflow.core.pipeline.context import active_context, has_active_context
+
+    plugins: list[str] = []
+    if has_active_context():
+        plugins = [name for name in getattr(active_context().settings, "PLUGINS", ())
+                   if isinstance(name, str)]
+    owners = [name for name in plugins
+              if module_name == name or module_name.startswith(name + ".")]
+    return max(owners, key=len) if owners else module_name
+
+
+def _source_files(name: str) -> list[Path]:
+    """The ``.py`` files of package ``name`` (recursively), or the file of module ``name``."""
+    import sys
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec(name)
+    except (ImportError, ValueError):  # __main__, or a module that cannot be found
+        spec = None
+    if spec is None:
+        module_file = getattr(sys.modules.get(name), "__file__", None)
+        return [Path(module_file)] if module_file else []
+    if spec.submodule_search_locations:
+        found = set()
+        for location in spec.submodule_search_locations:
+            found.update(path for path in Path(location).rglob("*.py")
+                         if "__pycache__" not in path.parts)
+        return sorted(found)
+    return [Path(spec.origin)] if spec.origin and spec.origin.endswith(".py") else []
+
+
+def _file_signature(path: Path) -> tuple[str, int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (str(path), 0, -1)
+    return (str(path), info.st_mtime_ns, info.st_size)
 
 
 # ------------------------------------------------------------------ the store
@@ -210,19 +298,46 @@ def cache_directory(pipeline_context: Any) -> Path:
 
 
 class WorkflowCache:
-    """A directory of cached workflow outputs."""
+    """A directory of cached workflow outputs, private to the user (checked before any
+    entry is read or written: see :mod:`outflow.core.private_directory`)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
+        self._checked = False
 
     def path(self, key: str) -> Path:
         return self.directory / f"{key}.pkl"
 
+    def check(self) -> None:
+        """Create the directory (0700) or make sure it is private; once per instance.
+
+        Raises :class:`~outflow.core.private_directory.UnsafeDirectoryError`.
+        """
+        if not self._checked:
+            private_directory(self.directory, "workflow cache directory")
+            self._checked = True
+
+    def entries(self) -> list[Path]:
+        """The entry files, oldest first (none when the directory does not exist)."""
+        if not self.directory.exists():
+            return []
+        self.check()
+        return sorted(self.directory.glob("*.pkl"), key=lambda path: path.stat().st_mtime)
+
+    def clear(self) -> int:
+        """Delete every entry (and leftover temporary files); return how many entries."""
+        entries = self.entries()
+        for path in [*entries, *self.directory.glob(".tmp-*")]:
+            path.unlink(missing_ok=True)
+        return len(entries)
+
     def load(self, key: str) -> dict[str, Any] | None:
         """The outputs stored under ``key``, or None (missing or unreadable entry)."""
+        self.check()
         path = self.path(key)
         try:
             with open(path, "rb") as handle:
+                check_private_file(handle.fileno(), path, "workflow cache")
                 entry = pickle.load(handle)
             if not isinstance(entry, dict) or entry.get("format") != _FORMAT:
                 raise ValueError("not a workflow cache entry")
@@ -232,6 +347,8 @@ class WorkflowCache:
             return outputs
         except FileNotFoundError:
             return None
+        except UnsafeDirectoryError:
+            raise
         except Exception as exc:  # noqa: BLE001 - any damage: recompute
             logger.warning("workflow cache entry %s is unreadable (%s: %s); recomputing",
                            path, type(exc).__name__, exc)
@@ -241,8 +358,8 @@ class WorkflowCache:
         """Write the entry atomically; a failure is logged, never raised."""
         import cloudpickle
 
+        self.check()
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             data = cloudpickle.dumps(
                 {"format": _FORMAT, "workflow": identity, "outputs": dict(outputs)}
             )
@@ -257,6 +374,7 @@ __all__ = [
     "WorkflowCache",
     "cache_directory",
     "cache_key",
+    "package_sources",
     "plan_fingerprint",
     "source_of",
     "stable_hash",

@@ -43,9 +43,9 @@ class Workflow(Block):
 
     Use it as a context manager (or ``start()``/``stop()``): blocks instantiated
     meanwhile belong to it. ``Workflow(*blocks)`` adopts blocks created earlier.
-    Subclasses accept their own keyword options and pass ``name``, ``cache`` and
-    ``output_name`` on to this constructor (``MapWorkflow.as_workflow(map_on=...)``
-    relies on it).
+    Subclasses accept their own keyword options and pass ``name``, ``cache``,
+    ``output_name`` and ``cache_version`` on to this constructor
+    (``MapWorkflow.as_workflow(map_on=...)`` relies on it).
     """
 
     kind: ClassVar[str] = "workflow"
@@ -54,10 +54,12 @@ class Workflow(Block):
     maps_items: ClassVar[bool] = False
 
     def __init__(self, *blocks: Block, name: str | None = None, cache: bool = False,
-                 output_name: str | None = None) -> None:
+                 output_name: str | None = None, cache_version: Any = None) -> None:
         super().__init__()
         self.name = name or snake_case(type(self).__name__)
         self.cache = cache
+        #: Part of the cache key: change it to force new entries (see the cache module).
+        self.cache_version = cache_version
         self.output_name = output_name
         self.children: list[Block] = []
         #: Inputs declared with :meth:`add_input`, kept when targets are derived.

@@ -137,7 +137,8 @@ class MapWorkflow(Workflow):
     """Run the inner workflow once per item of the input sequence(s); see the module doc.
 
     ``map_on``: ``{"sequence input": "inner input"}``; ``output_name``: the name of
-    the output list; ``cache``: per-item cache; every other keyword argument
+    the output list; ``cache``: per-item cache (``cache_version`` forces new
+    entries); every other keyword argument
     (``cpus_per_task``, ``mem``, ``partition``, ``simultaneous_tasks``, any sbatch
     directive) is a resource request passed to the backend, which ignores those it
     does not use.
@@ -147,9 +148,10 @@ class MapWorkflow(Workflow):
 
     def __init__(self, *blocks: Block, map_on: Mapping[str, str] | None = None,
                  output_name: str | None = None, name: str | None = None,
-                 cache: bool = False, **resources: Any) -> None:
+                 cache: bool = False, cache_version: Any = None, **resources: Any) -> None:
         # The base class renames a single output; ours is the list of item results.
-        super().__init__(*blocks, name=name, cache=cache, output_name=None)
+        super().__init__(*blocks, name=name, cache=cache, output_name=None,
+                         cache_version=cache_version)
         if map_on is not None and (not isinstance(map_on, Mapping) or not map_on):
             raise TypeError(f"{self.label}: map_on must be a non-empty dict "
                             "{'sequence input': 'inner input'}")

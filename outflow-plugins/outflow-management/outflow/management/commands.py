@@ -1,7 +1,8 @@
 """The ``management`` command group.
 
 Its subcommands are added by the modules of this package as they are built
-(``create``, ``db``, ``shell``, ``display_config``, ``list_runs``, ``debug``).
+(``create``, ``db``, ``shell``, ``display_config``, ``list_runs``, ``debug``,
+``cache``).
 """
 
 from outflow.core.commands import Command
@@ -18,7 +19,7 @@ def _load_subcommands() -> None:
     """Import the modules that attach subcommands to :class:`Management`."""
     import outflow.management.create  # noqa: F401
     import outflow.management.shell  # noqa: F401
-    from outflow.management import db, debug, display_config, list_runs  # noqa: F401
+    from outflow.management import cache, db, debug, display_config, list_runs  # noqa: F401
 
 
 _load_subcommands()
