@@ -24,6 +24,7 @@ import os
 import time
 
 from outflow.core.commands import Command, RootCommand
+from outflow.core.logging import logger
 from outflow.core.pipeline import config, context
 from outflow.core.tasks import as_task
 from outflow.library.workflows import MapWorkflow
@@ -37,6 +38,12 @@ def log(kind, value):
 @as_task
 def Values() -> {"value_array": list}:
     log("driver", 0)
+    if context.args.hold:  # a write transaction left open while the map runs
+        from sqlalchemy import text
+
+        session = context.session
+        session.execute(text("CREATE TABLE IF NOT EXISTS held (value INTEGER)"))
+        session.execute(text("INSERT INTO held VALUES (1)"))
     return list(range(context.args.n))
 
 
@@ -45,6 +52,11 @@ def Work(value: int) -> {"result": int}:
     log("start", value)
     if value == context.args.exit_at:
         os._exit(3)
+    if value == context.args.leak_at:  # a task careless with secrets
+        token, url = config["secrets"]["api_token"], config["service"]["url"]
+        logger.debug(f"calling the service at {url} with {token}")
+        logger.info(f"token={token}")
+        raise ValueError(f"the service at {url} refused {token}")
     time.sleep(context.args.sleep if value >= context.args.fast else 0.0)
     log("done", value)
     return value
@@ -53,6 +65,8 @@ def Work(value: int) -> {"result": int}:
 @as_task
 def Total(results: list) -> {"total": int}:
     log("total", len(results))
+    if context.args.hold:
+        context.session.commit()
     return len(results)
 
 
@@ -65,7 +79,11 @@ class FaultMap(Command):
         self.add_argument("--sleep", type=float, default=30.0)
         self.add_argument("--fast", type=int, default=0, help="items below run at once")
         self.add_argument("--exit-at", type=int, default=-1)
+        self.add_argument("--leak-at", type=int, default=-1)
+        self.add_argument("--label", default="", help="free text, recorded with the run")
         self.add_argument("--cache", action="store_true")
+        self.add_argument("--hold", action="store_true",
+                          help="hold a database write transaction during the map")
 
     def setup_tasks(self):
         items = MapWorkflow(Work(), name="work_items", output_name="results",

@@ -39,6 +39,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: write lock when the transaction starts (the busy handler then applies; a deferred
 #: transaction that later writes can fail at once with SQLITE_BUSY).
 SQLITE_BEGIN_OPTION = "outflow_sqlite_begin"
+#: Connection execution option: ``{"outflow_sqlite_busy_ms": 250}`` waits that long
+#: (instead of :data:`SQLITE_BUSY_TIMEOUT_MS`) for another writer's lock, for writes
+#: that can be retried later rather than hold up the work (run tracking during a run).
+SQLITE_BUSY_OPTION = "outflow_sqlite_busy_ms"
 
 
 class DatabaseError(OutflowError, RuntimeError):
@@ -260,12 +264,17 @@ def _configure_sqlite(engine: Engine, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION)
+        options = connection.get_execution_options()
+        # Set on every transaction: pooled connections keep the last value.
+        busy = int(options.get(SQLITE_BUSY_OPTION) or SQLITE_BUSY_TIMEOUT_MS)
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={busy}")
+        mode = options.get(SQLITE_BEGIN_OPTION)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
 __all__ = [
     "SQLITE_BEGIN_OPTION",
+    "SQLITE_BUSY_OPTION",
     "DatabaseError",
     "Databases",
     "RoutingSession",

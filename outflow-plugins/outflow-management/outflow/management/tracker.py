@@ -52,10 +52,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from outflow.core.backends import current_item_path
 from outflow.core.configuration.secrets import mask_secrets, mask_text
 from outflow.core.db import DatabaseError
-from outflow.core.db.database import SQLITE_BEGIN_OPTION
+from outflow.core.db.database import SQLITE_BEGIN_OPTION, SQLITE_BUSY_OPTION
 from outflow.management.liveness import process_identity
 from outflow.management.models import Block, Configuration, Edge, Run, RuntimeException
 
+#: How long a write during the run waits for another writer's lock on SQLite (a task's
+#: open transaction, another run), in milliseconds, before it gives up until the next
+#: flush: tracking must not hold up the work. The last writes of a run wait the
+#: database's full busy timeout.
+RUN_TIME_BUSY_MS = 250
 #: Flush once this many blocks changed since the last write...
 FLUSH_EVERY = 500
 #: ...or this many seconds passed.
@@ -161,6 +166,7 @@ class Tracker:
         self._errors_seen: set[int] = set()
         self._pending = 0
         self._last_flush = time.monotonic()
+        self._waiting = False  # rows wait for a busy database (said once)
 
     def __reduce__(self) -> Any:
         from outflow.management.tracking import detached
@@ -309,7 +315,13 @@ class Tracker:
             record.end = now
             self._changed_record(record)
             self._pending += 1
-            self._maybe_flush()
+            if record.parent is None and getattr(block, "parent", None) is None:
+                # The command's workflow ended: write everything now, waiting for the
+                # database if need be, before the backend stops its workers (their last
+                # rows hang under rows of ours, such as a map's).
+                self._flush(final=True)
+            else:
+                self._maybe_flush()
             return record
 
     def _close_open(self, state: str, now: float) -> None:
@@ -365,15 +377,22 @@ class Tracker:
 
     # -- writing ------------------------------------------------------------------
     @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        """A connection in a transaction (``BEGIN IMMEDIATE`` on SQLite), then closed."""
+    def _transaction(self, busy_ms: int | None = None) -> Iterator[Any]:
+        """A connection in a transaction (``BEGIN IMMEDIATE`` on SQLite), then closed;
+        ``busy_ms``: how long to wait for another writer (default: the database's)."""
         with self.databases.engine().connect() as connection:
-            connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+            connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE",
+                                            SQLITE_BUSY_OPTION: busy_ms})
             with connection.begin():
                 yield connection
 
-    def _flush(self, run_values: dict[str, Any] | None = None) -> bool:
-        """Write buffered rows in one transaction; on failure keep them for the next try."""
+    def _flush(self, run_values: dict[str, Any] | None = None, final: bool = False) -> bool:
+        """Write buffered rows in one transaction; on failure keep them for the next try.
+
+        During the run a locked database is waited for :data:`RUN_TIME_BUSY_MS` only
+        (and said once); ``final`` writes (the run or the worker ends) wait longer.
+        """
+        final = final or run_values is not None
         self._pending = 0
         self._last_flush = time.monotonic()
         if self.run_id is None:
@@ -382,8 +401,8 @@ class Tracker:
         edges, exceptions = self._edges, self._exceptions
         assigned: list[BlockRecord] = []
         try:
-            with self._transaction() as connection:
-                self._before_write(connection)
+            with self._transaction(None if final else RUN_TIME_BUSY_MS) as connection:
+                self._before_write(connection, final)
                 self._insert_blocks(connection, new, assigned)
                 if changed:
                     connection.execute(_UPDATE_BLOCK, [
@@ -406,14 +425,29 @@ class Tracker:
         except Exception as error:  # noqa: BLE001 - tracking must not break the run
             for record in assigned:
                 record.id = None
-            log.warning("outflow: could not write the tracking of run %s: %s", self.run_id,
-                        mask_text(f"{type(error).__name__}: {error}", self.config))
+            self._write_failed(error, final)
             return False
         self._new, self._edges, self._exceptions = [], [], []
         self._changed = {}
+        self._waiting = False
         return True
 
-    def _before_write(self, connection: Any) -> None:
+    def _write_failed(self, error: Exception, final: bool) -> None:
+        """Say why rows wait: at DEBUG level, once per streak, when the database is only
+        busy during the run (another writer: they are written later, and a last write
+        that fails is an error); as a warning otherwise."""
+        busy = isinstance(error, _NotYet) or "locked" in str(error)
+        if busy and not final:
+            if not self._waiting:
+                self._waiting = True
+                log.debug("outflow: the tracking rows of run %s wait: %s; they are written "
+                          "later", self.run_id, error if isinstance(error, _NotYet) else
+                          "the database is locked by another writer")
+            return
+        log.warning("outflow: could not write the tracking of run %s: %s", self.run_id,
+                    mask_text(f"{type(error).__name__}: {error}", self.config))
+
+    def _before_write(self, connection: Any, final: bool) -> None:
         """Called in each flush's transaction before anything is written."""
 
     def _insert_blocks(self, connection: Any, new: list[BlockRecord],
@@ -568,10 +602,10 @@ class WorkerTracker(Tracker):
             with self._lock:
                 self._flush()
 
-    def _flush(self, run_values: dict[str, Any] | None = None) -> bool:
+    def _flush(self, run_values: dict[str, Any] | None = None, final: bool = False) -> bool:
         started = time.monotonic()
         first = self._flushes == 0
-        written = super()._flush(run_values)
+        written = super()._flush(run_values, final)
         self._flushes += 1
         if not written:
             self._item_interval = FLUSH_INTERVAL  # do not retry (and warn) after every item
@@ -580,11 +614,15 @@ class WorkerTracker(Tracker):
                                       (time.monotonic() - started) / WORKER_FLUSH_SHARE)
         return written
 
-    def _before_write(self, connection: Any) -> None:
+    def _before_write(self, connection: Any, final: bool) -> None:
         for _workflow, record in self._outer.values():
             if record.id is None:  # not shipped with its id: the run's latest such block
                 record.id = (self._outer_id(connection, record, running=True)
                              or self._outer_id(connection, record, running=False))
+            if record.id is None and not final:
+                # The driver has not written it yet (its database was busy): the rows
+                # that hang under it wait; at the worker's end they go without a parent.
+                raise _NotYet(f"the row of {record.kind} {record.name} is not written yet")
 
     def _outer_id(self, connection: Any, record: BlockRecord, running: bool) -> int | None:
         query = (select(_BLOCK.c.id)
@@ -609,7 +647,11 @@ class WorkerTracker(Tracker):
         with self._lock:
             self._close_open("failed", time.time())
             if self._new or self._changed or self._edges or self._exceptions:
-                self._flush()
+                self._flush(final=True)
+
+
+class _NotYet(Exception):
+    """A worker's rows wait for a row the driver has not written yet."""
 
 
 def _reserve_ids(connection: Any, count: int) -> list[int] | None:
@@ -641,5 +683,6 @@ _UPDATE_BLOCK = (
 )
 
 
-__all__ = ["FLUSH_EVERY", "FLUSH_INTERVAL", "OUTER_ID_ATTRIBUTE", "WORKER_FLUSH_SHARE",
+__all__ = ["FLUSH_EVERY", "FLUSH_INTERVAL", "OUTER_ID_ATTRIBUTE", "RUN_TIME_BUSY_MS",
+           "WORKER_FLUSH_SHARE",
            "BlockRecord", "Tracker", "WorkerTracker"]

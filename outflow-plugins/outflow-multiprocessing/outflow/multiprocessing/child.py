@@ -17,8 +17,9 @@ The process ignores SIGINT: Ctrl-C in a terminal reaches the whole process group
 and it is the driver's to handle (it stops the workers). SIGTERM and SIGHUP (from the
 driver stopping it, or sent to the whole group) stop the item it runs; the worker
 writes what it buffered (the hook ``outflow_worker_finished``) and dies of that
-signal. When the driver goes away without a word, the pipe reaches its end and the
-worker exits.
+signal. When the driver dies without a word (SIGKILL), the kernel sends the worker
+SIGTERM on Linux (``PR_SET_PDEATHSIG``); elsewhere the pipe reaches its end and the
+worker exits after its item.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import sys
 import time
 from typing import Any
 
@@ -55,6 +57,7 @@ def serve(connection: Any, slots: Any, slot: int, inherited: list[Any]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in inherited:
         other.close()
+    _die_with_parent()
     stopped_by: int | None = None
     try:
         with signals_interrupt((signal.SIGTERM, signal.SIGHUP)):
@@ -67,6 +70,29 @@ def serve(connection: Any, slots: Any, slot: int, inherited: list[Any]) -> None:
         stopped_by = interrupted.signum
     if stopped_by is not None:
         die_of(stopped_by)
+
+
+def _die_with_parent() -> None:
+    """Have the kernel send SIGTERM to this worker when its parent dies (Linux), so that
+    a driver killed with SIGKILL leaves no worker running its item to the end; the
+    handler above then writes the worker's rows and ends it. Elsewhere the worker
+    notices at its next message (the pipe is closed)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # no prctl: the pipe still tells, later
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+#: prctl option: the signal this process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 def _serve(connection: Any, slots: Any, slot: int) -> None:
