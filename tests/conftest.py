@@ -15,6 +15,7 @@ traversable for it, on a free port of 127.0.0.1, fsync off) unless
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -57,6 +58,23 @@ def _isolate_pipelines(monkeypatch: pytest.MonkeyPatch,
     RootCommand.subcommands.clear()
     RootCommand.subcommands.update(commands)
     RootCommand.registered[:] = registered
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """For tests whose commands configure logging process-wide: put the root logger
+    back afterwards."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from outflow.core.test.backend_contract import assert_gone
+from outflow.core.test.backend_contract import assert_gone, processes_of
 
 
 class FaultPipeline:
@@ -69,21 +69,8 @@ def finish(process: subprocess.Popen[str], seconds: float = 60) -> tuple[str, st
         pytest.fail(f"the run hung after the fault:\n{out}\n{err}")
 
 
-def group_members(group: int) -> set[int]:
-    """Processes still in a process group (Linux ``/proc``)."""
-    found = set()
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group and fields[0] not in "ZX":
-            found.add(int(entry.name))
-    return found
-
-
 def assert_nothing_left(pipeline: FaultPipeline, process: subprocess.Popen[str]) -> None:
     """No process of the run survives: neither those that ran items nor any other of
     its process group."""
-    pids = {pid for _, pid in pipeline.logged("start")} | group_members(process.pid)
+    pids = {pid for _, pid in pipeline.logged("start")} | processes_of(group=process.pid)
     assert_gone(pids - {os.getpid()})

@@ -11,8 +11,7 @@ in the database (SQLite, read with SQLAlchemy as ``tests/db`` does).
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,9 @@ from sqlalchemy.orm import Session
 
 from outflow.core.configuration.secrets import MASK
 from outflow.management.models import Configuration, Run, RuntimeException
+
+# The commands configure logging process-wide.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 API_TOKEN = "tok-9f8e7d6c"
 ACCESS_TOKEN = "acc-1b2c3d"
@@ -86,22 +88,6 @@ class FailCommand(Command):
     def setup_tasks(self):
         Fail()
 '''.replace("RUNTIME", RUNTIME_PASSWORD)
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The commands configure logging process-wide: put the root logger back afterwards."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    for handler in handlers:
-        if handler not in root.handlers:
-            root.addHandler(handler)
-    root.setLevel(level)
 
 
 @pytest.fixture

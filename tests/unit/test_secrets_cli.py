@@ -8,13 +8,15 @@ the one-line error, the ``--log-level DEBUG`` traceback) may show them.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from outflow.core.configuration.secrets import MASK
+
+# The commands configure logging process-wide.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 API_TOKEN = "tok-9f8e7d6c"
 DB_PASSWORD = "db-pw-4242"
@@ -36,6 +38,7 @@ COMMANDS = '''
 from outflow.core.commands import Command, RootCommand
 from outflow.core.logging import logger
 from outflow.core.tasks import as_task
+
 
 
 @as_task
@@ -72,22 +75,6 @@ class FailCommand(Command):
     def setup_tasks(self):
         Fail()
 '''.replace("RUNTIME", RUNTIME_PASSWORD)
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The commands configure logging process-wide: put the root logger back afterwards."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    for handler in handlers:
-        if handler not in root.handlers:
-            root.addHandler(handler)
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -310,18 +310,19 @@ class BackendContract:
         assert "interrupted" in err
         started = contract.logged("start")
         assert len(started) < 40, "pending items ran after Ctrl-C"
-        assert_gone({pid for _, pid in started} | _session(process.pid))
+        assert_gone({pid for _, pid in started} | processes_of(session=process.pid))
 
 
-def _session(session: int) -> set[int]:
-    """Processes of a session (Linux); empty where ``/proc`` does not say."""
+def processes_of(group: int | None = None, session: int | None = None) -> set[int]:
+    """Live processes of a process group or of a session (Linux ``/proc``; empty where
+    it does not say)."""
     found = set()
     for entry in Path("/proc").glob("[0-9]*"):
         try:
-            fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
-        except OSError:
+            state, _ppid, pgrp, sid = (entry / "stat").read_text().rsplit(") ", 1)[1].split()[:4]
+        except (OSError, ValueError):
             continue
-        if int(fields[3]) == session:  # state, ppid, pgrp, session
+        if state not in "ZX" and (int(pgrp) == group or int(sid) == session):
             found.add(int(entry.name))
     return found
 
@@ -353,4 +354,5 @@ def is_running(pid: int) -> bool:
         return True
 
 
-__all__ = ["CONTRACT_PLUGIN", "BackendContract", "ContractPipeline", "assert_gone", "is_running"]
+__all__ = ["CONTRACT_PLUGIN", "BackendContract", "ContractPipeline", "assert_gone", "is_running",
+           "processes_of"]
