@@ -8,8 +8,8 @@ removed after the test, so that tests can reuse plugin names.
 tests that install them in a fresh virtual environment.
 
 :func:`outflow_postgres_server` is a real PostgreSQL server for the session: started
-here (``initdb`` + ``pg_ctl`` as the ``postgres`` user, in a temporary directory made
-traversable for it, on a free port of 127.0.0.1, fsync off) unless
+here (``initdb`` + ``pg_ctl`` as the ``postgres`` user, in a temporary directory of the
+system's made traversable for it, on a free port of 127.0.0.1, fsync off) unless
 ``OUTFLOW_TEST_POSTGRES`` names a running one, and stopped at the end.
 """
 
@@ -163,7 +163,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
 
 
 @pytest.fixture(scope="session")
-def outflow_postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def outflow_postgres_server() -> Iterator[Any]:
     """A real PostgreSQL server for the whole session (see the module docstring).
 
     Overrides the test helpers' fixture of the same name, which skips when PostgreSQL
@@ -186,7 +186,10 @@ def outflow_postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         if os.environ.get("CI"):  # CI installs it (scripts/test.sh): its absence is a failure
             pytest.fail(message)
         pytest.skip(message)
-    server = start_throwaway_server(tmp_path_factory.mktemp("postgres"))
+    # In the system's temporary directory, not under pytest's base directory: any pytest
+    # run by this user (a nested one, another session) resets /tmp/pytest-of-<user> to
+    # 0700, and the server, running as another user, must traverse its directory.
+    server = start_throwaway_server()
     try:
         yield server
     finally:
