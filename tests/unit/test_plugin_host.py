@@ -94,31 +94,37 @@ def test_strict_mode_makes_failures_fatal(plugins_on_disk):
         load(LoadOptions(strict=True))
 
 
-def test_collisions_are_refused_naming_both_plugins(plugins_on_disk, capsys):
+@pytest.mark.parametrize("order", ["good first", "other first"])
+def test_a_collision_gives_the_name_to_neither_plugin_whatever_the_order(
+        plugins_on_disk, capsys, order):
     other = GOOD.replace("fakeplug_good", "fakeplug_other").replace('"greet"', '"other"')
     other += ("\n\n@hookimpl\ndef outflow_block_started(run, block, inputs):\n"
               "    pass\n")
-    plugins_on_disk({"fakeplug_good": GOOD, "fakeplug_other": other},
-                    {"good": "fakeplug_good", "other": "fakeplug_other"})
+    entry_points = {"good": "fakeplug_good", "other": "fakeplug_other"}
+    if order == "other first":
+        entry_points = dict(reversed(entry_points.items()))
+    plugins_on_disk({"fakeplug_good": GOOD, "fakeplug_other": other}, entry_points)
     host = load()
     registry = host.collect()
-    record = host.records["other"]
-    assert "backend 'fast', already provided by plugin 'good'" in record.error
-    assert registry.get("backends", "fast").plugin == "good"
-    # The loser keeps everything else: its command, its defaults, its other hooks.
-    assert record.status == "loaded"
+    assert registry.get("backends", "fast") is None  # neither wins...
+    assert registry.get("backends", "quick") is None  # ...nor keeps its aliases
+    assert registry.conflict("backends", "fast") == ("good", "other")
+    for name, rival in (("good", "other"), ("other", "good")):  # both say so...
+        record = host.records[name]
+        assert record.status == "loaded"  # ...and keep everything else
+        assert "backend 'fast'" in record.error and f"'{rival}'" in record.error
     assert registry.get("commands", "other").plugin == "other"
-    assert host.pm.get_plugin("other") is not None
-    assert "outflow_block_started" in record.hooks
+    assert registry.get("commands", "greet").plugin == "good"
+    assert "outflow_block_started" in host.records["other"].hooks
     err = capsys.readouterr().err
-    assert err.count("plugin other: plugin 'other' registers backend 'fast'") == 1
+    assert err.count("backend 'fast' is registered by plugin 'good' and by 'other'") == 1
 
 
 def test_a_collision_is_fatal_in_strict_mode(plugins_on_disk):
     other = GOOD.replace("fakeplug_good", "fakeplug_other").replace('"greet"', '"other"')
     plugins_on_disk({"fakeplug_good": GOOD, "fakeplug_other": other},
                     {"good": "fakeplug_good", "other": "fakeplug_other"})
-    with pytest.raises(PluginLoadError, match="already provided by plugin 'good'"):
+    with pytest.raises(PluginLoadError, match="registered by plugin 'good' and by 'other'"):
         load(LoadOptions(strict=True)).collect()
 
 

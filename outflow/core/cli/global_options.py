@@ -28,10 +28,12 @@ class GlobalOption(FrozenRecord):
     for click before the root group is built.
     """
 
-    __slots__ = ("names", "attribute", "takes_value", "metavar", "help", "repeated")
+    __slots__ = ("names", "attribute", "takes_value", "metavar", "help", "repeated",
+                 "implied")
 
     def __init__(self, names: tuple[str, ...], attribute: str, help: str, *,
-                 metavar: str | None = None, repeated: bool = False) -> None:
+                 metavar: str | None = None, repeated: bool = False,
+                 implied: str | None = None) -> None:
         #: Option strings as typed: ``("-b", "--backend")``.
         self.names = names
         #: Where the value goes: the attribute of :class:`GlobalOptions`, the name of
@@ -43,6 +45,11 @@ class GlobalOption(FrozenRecord):
         self.help = help
         #: ``-p a -p b`` keeps every value, in order.
         self.repeated = repeated
+        #: The value of the option given alone (``--plan`` means ``--plan=text``): its
+        #: value is then only ever written ``--plan=VALUE``, never taken from the next
+        #: word (``outflow --plan compute_data`` must not read a format
+        #: ``compute_data``).
+        self.implied = implied
 
     def default(self) -> Any:
         """The value when absent: a new list when repeated, ``None``, or ``False`` for a flag."""
@@ -62,13 +69,19 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
                  "Backend running the tasks (default, parallel, ...).", metavar="NAME"),
     GlobalOption(("-ll", "--log-level"), "log_level",
                  "Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL.", metavar="LEVEL"),
-    GlobalOption(("--dry-run",), "dry_run", "Set up the workflow without tracking."),
+    GlobalOption(("--dry-run",), "dry_run",
+                 "Run the command without recording anything in the database (no run, no "
+                 "block rows); --plan runs nothing at all."),
     GlobalOption(("--db-untracked",), "db_untracked", "Run without any database."),
     GlobalOption(("--overwrite-cache",), "overwrite_cache",
                  "Recompute cached workflows and overwrite their entries."),
     GlobalOption(("--strict",), "strict",
                  "Unknown configuration sections, tasks and parameters are errors, not "
                  "warnings (also OUTFLOW_STRICT=1)."),
+    GlobalOption(("--plan",), "plan",
+                 "Validate the command and print what would run (blocks, edges, maps, "
+                 "parameters, cache), without running it: --plan, --plan=dot or "
+                 "--plan=mermaid.", metavar="FORMAT", implied="text"),
     GlobalOption(("-p",), "plugins", "Load plugin NAME, or block it with no:NAME.",
                  metavar="NAME", repeated=True),
 )
@@ -104,6 +117,7 @@ class GlobalOptions(Record):
     db_untracked: bool
     overwrite_cache: bool
     strict: bool
+    plan: str | None
     plugins: list[str]
 
     def __init__(self) -> None:
@@ -140,6 +154,10 @@ def hoist_global_options(argv: Sequence[str]) -> tuple[GlobalOptions, list[str]]
         if has_inline and name.startswith("--"):
             value = inline
             front.append(token)
+            index += 1
+        elif option.implied is not None:
+            value = option.implied
+            front.append(f"{token}={value}")
             index += 1
         else:
             if index + 1 >= len(tokens):

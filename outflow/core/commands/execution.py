@@ -29,6 +29,9 @@ def execute_command(command_class: type[Command], args: Namespace) -> Any:
     pipeline_context.db_untracked = bool(
         pipeline_context.db_untracked or command_class.db_untracked
     )
+    plan_format = getattr(pipeline_context, "plan", None)
+    if plan_format:
+        return show_plan(command_class, plan_format)
     chosen = choose_backend_name(
         pipeline_context.backend_name, command_class, pipeline_context.config
     )
@@ -85,6 +88,21 @@ def _run(pipeline_context: PipelineContext, build: Callable[[], Any], backend_cl
             run.end_time = time.time()
             run.state = run_state(error)
             hook.outflow_run_finished(run=run, state=run.state, error=error)
+
+
+def show_plan(command_class: type[Command], fmt: str) -> None:
+    """``--plan``: build and validate the command's workflow and print it; nothing runs
+    and no run is recorded (see :mod:`outflow.core.workflow.plan_view`)."""
+    from outflow.core.workflow.plan_view import FORMATS, describe_plan
+
+    if fmt not in FORMATS:
+        from outflow.core.pipeline.config import ConfigurationError
+
+        raise ConfigurationError(
+            f"--plan={fmt}: unknown format (choose {', '.join(FORMATS)})")
+    workflow = build_workflow(command_class)
+    workflow.validate()
+    print(describe_plan(workflow, fmt))
 
 
 def run_state(error: BaseException | None) -> str:

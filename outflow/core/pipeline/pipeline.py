@@ -95,6 +95,8 @@ class Pipeline:
         pipeline_context.log_level = options.log_level
         #: Unknown configuration entries are errors (``--strict``, ``OUTFLOW_STRICT=1``).
         pipeline_context.strict = bool(options.strict) or strict_from_environment()
+        #: ``--plan[=FORMAT]``: show the command's validated graph instead of running it.
+        pipeline_context.plan = options.plan
         if location.settings_module is not None:
             pipeline_context.configure_logging()  # the pipeline's code may log on import
         return pipeline_context

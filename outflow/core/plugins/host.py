@@ -36,6 +36,7 @@ from outflow.core.records import FrozenRecord, Record
 BUILTIN_PLUGINS = {"outflow.core": "outflow.core.builtin_plugin"}
 
 _REPORTED: set[tuple[str, str]] = set()
+_WARNED: set[str] = set()
 
 
 class PluginLoadError(OutflowError, RuntimeError):
@@ -160,7 +161,9 @@ class PluginHost:
             record.version = _kernel_version()
             record.distribution = "outflow"
             self._register_module(record, lambda m=module_name: importlib.import_module(m))
-        for info in discover_entry_points():
+        discovered = discover_entry_points()
+        self._check_selection(discovered)
+        for info in discovered:
             record = PluginRecord(
                 name=info.name,
                 module=info.module,
@@ -176,6 +179,37 @@ class PluginHost:
             self._register_module(record, lambda value=info.value: _load_entry_point(value))
         self._validate_hooks()
         return self
+
+    def _check_selection(self, discovered: Iterable[EntryPointInfo]) -> None:
+        """Names given to ``-p``, ``-p no:`` and ``OUTFLOW_PLUGINS`` that no installed
+        plugin has: a warning with the closest name (fatal in strict mode), rather than
+        a switch silently doing nothing."""
+        infos = list(discovered)
+        known = {*BUILTIN_PLUGINS, *(info.name for info in infos),
+                 *(_normalised(info.distribution) for info in infos if info.distribution)}
+        choices = sorted({*(info.name for info in infos),
+                          *(info.distribution for info in infos if info.distribution)})
+        options = self.options
+        for switch, names in (("-p", options.requested), ("-p no:", options.blocked),
+                              ("OUTFLOW_PLUGINS", options.allow or ())):
+            for name in sorted(names):
+                if name in known or _normalised(name) in known:
+                    continue
+                from difflib import get_close_matches
+
+                close = get_close_matches(name, choices, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                where = {"-p": f"-p {name}", "-p no:": f"-p no:{name}"}.get(switch, switch)
+                self._warn(f"outflow: warning: {where}: no installed plugin is named "
+                           f"{name!r}{hint}")
+
+    def _warn(self, text: str) -> None:
+        """A problem with what the user asked for: fatal in strict mode, else printed once."""
+        if self.options.strict:
+            raise PluginLoadError(text.replace("outflow: warning: ", "outflow: ", 1))
+        if text not in _WARNED:
+            _WARNED.add(text)
+            print(text, file=sys.stderr)
 
     def add_pipeline_plugins(self, module_names: Iterable[str],
                              where: str = "settings.PLUGINS") -> None:
@@ -337,9 +371,23 @@ class PluginHost:
                     continue
                 if refused and record is not None:
                     self._refuse(record, refused)
+        self._note_conflicts()
         for record in self.records.values():
             record.provides = self.registry.provided_by(record.name)
         return self.registry
+
+    def _note_conflicts(self) -> None:
+        """Every plugin in a name conflict says so (``plugins list``), not only the one
+        whose registration came second."""
+        for (kind, name), plugins in self.registry.conflicts().items():
+            what = f"{kind[:-1]} {name!r}"
+            for plugin in plugins:
+                record = self.records.get(plugin)
+                if record is None or (record.error and what in record.error):
+                    continue  # its own refusal said it already
+                others = ", ".join(repr(other) for other in plugins if other != plugin)
+                text = f"{what} is also registered by {others}: none of them provides it"
+                record.error = text if record.error is None else f"{record.error}; {text}"
 
     def _refuse(self, record: PluginRecord, refused: list[str]) -> None:
         """Report registrations the registry refused; the plugin stays loaded."""
@@ -359,6 +407,11 @@ class PluginHost:
 
     def resolve(self, kind: str, name: str) -> Provided | None:
         return self.collect().get(kind, name)
+
+
+def _normalised(name: str) -> str:
+    """A distribution name as pip compares them (``outflow_hello`` is ``outflow-hello``)."""
+    return name.lower().replace("_", "-").replace(".", "-")
 
 
 def _load_entry_point(value: str) -> Any:

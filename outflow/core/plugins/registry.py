@@ -69,27 +69,68 @@ class Registry:
     def __init__(self) -> None:
         self._tables: dict[str, dict[str, Provided]] = {kind: {} for kind in KINDS}
         self._aliases: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+        #: kind -> name -> the plugins that registered it (a conflict: none gets it)
+        self._conflicts: dict[str, dict[str, set[str]]] = {kind: {} for kind in KINDS}
 
     # -- registration -------------------------------------------------------------
     def add(self, entry: Provided) -> None:
+        """Add ``entry``; :class:`RegistrationError` when it cannot be.
+
+        Two plugins registering the same name (or alias) is a conflict that neither
+        wins: both entries are withdrawn, whichever was installed or loaded first, and
+        the name is recorded with its claimants (:meth:`conflict`), so that using it
+        says who claims it. Their other registrations and hooks are unaffected.
+        """
         if entry.kind not in self._tables:
             raise RegistrationError(f"unknown registration kind {entry.kind!r}")
-        table = self._tables[entry.kind]
-        for name in (entry.name, *entry.aliases):
-            if entry.kind in ("commands", "backends", "blocks") and not valid_name(name):
+        kind = entry.kind
+        names = (entry.name, *entry.aliases)
+        for name in names:
+            if kind in ("commands", "backends", "blocks") and not valid_name(name):
                 raise RegistrationError(
-                    f"plugin {entry.plugin!r} registers an invalid {entry.kind[:-1]} "
+                    f"plugin {entry.plugin!r} registers an invalid {kind[:-1]} "
                     f"name {name!r}: use letters, digits, '_', '-' or '.'"
                 )
-            owner = self.get(entry.kind, name)
+        conflicts = self._conflicts[kind]
+        clashes: dict[str, set[str]] = {}
+        for name in names:
+            owner = self.get(kind, name)
             if owner is not None:
-                raise RegistrationError(
-                    f"plugin {entry.plugin!r} registers {entry.kind[:-1]} {name!r}, "
-                    f"already provided by plugin {owner.plugin!r}"
-                )
-        table[entry.name] = entry
+                if owner.plugin == entry.plugin:
+                    raise RegistrationError(
+                        f"plugin {entry.plugin!r} registers {kind[:-1]} {name!r} twice")
+                clashes[name] = {owner.plugin, entry.plugin}
+                self._withdraw(owner)
+            elif name in conflicts:
+                clashes[name] = conflicts[name] | {entry.plugin}
+        if clashes:
+            for name, plugins in clashes.items():
+                conflicts[name] = conflicts.get(name, set()) | plugins
+            name = next(iter(clashes))
+            first, *others = sorted(conflicts[name])
+            raise RegistrationError(
+                f"{kind[:-1]} {name!r} is registered by plugin {first!r} and by "
+                f"{', '.join(repr(other) for other in others)}: none of them provides it; "
+                "uninstall one, or block one with -p no:NAME"
+            )
+        self._tables[kind][entry.name] = entry
         for alias in entry.aliases:
-            self._aliases[entry.kind][alias] = entry.name
+            self._aliases[kind][alias] = entry.name
+
+    def _withdraw(self, entry: Provided) -> None:
+        """Remove ``entry`` and its aliases (it lost its name to a conflict)."""
+        self._tables[entry.kind].pop(entry.name, None)
+        for alias in entry.aliases:
+            self._aliases[entry.kind].pop(alias, None)
+
+    def conflict(self, kind: str, name: str) -> tuple[str, ...]:
+        """The plugins that claim ``name`` (sorted), when it is in conflict; else ()."""
+        return tuple(sorted(self._conflicts[kind].get(name, ())))
+
+    def conflicts(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """Every conflict: ``(kind, name)`` -> claimants (sorted)."""
+        return {(kind, name): tuple(sorted(plugins))
+                for kind, table in self._conflicts.items() for name, plugins in table.items()}
 
     def registrar(self, kind: str, plugin: str, errors: list[str]) -> Callable[..., None]:
         """The ``register`` callable handed to a plugin's registration hook."""
