@@ -10,7 +10,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # Build tools first: the local distributions are then installed without build isolation.
-"$VENV/bin/python" -m pip install -q "hatchling>=1.21" editables
+"$VENV/bin/python" -m pip install -q "hatchling>=1.27" editables
 packages=(-e ".[test]")
 for plugin in outflow-plugins/*/; do
     packages+=(-e "$plugin")

@@ -4,8 +4,9 @@ A pipeline made by :func:`make_pipeline` lives in ``tmp_path``; its modules, the
 commands its plugins register on ``RootCommand`` and its ``sys.path`` entries are
 removed after the test, so that tests can reuse plugin names.
 
-:func:`wheelhouse` builds a wheel of every distribution once per session, for the
-tests that install them in a fresh virtual environment.
+:func:`wheelhouse` builds every distribution once per session as users' tools do
+(``python -m build``: an sdist, then the wheel from that sdist), for the tests that
+install them in a fresh virtual environment.
 
 :func:`outflow_postgres_server` is a real PostgreSQL server for the session: started
 here (``initdb`` + ``pg_ctl`` as the ``postgres`` user, in a temporary directory of the
@@ -134,8 +135,9 @@ def normalise(name: str) -> str:
 
 @dataclass
 class Wheelhouse:
-    """Wheels of the repository's distributions and of the test fixture plugins."""
+    """Wheels and sdists of the repository's distributions and of the test fixture plugins."""
 
+    #: the wheels (only wheels: a ``--find-links`` for them)
     directory: Path
     #: normalised distribution name -> wheel
     wheels: dict[str, Path]
@@ -143,23 +145,69 @@ class Wheelhouse:
     distributions: tuple[str, ...]
     #: the plugin packages under ``tests/fixtures/``
     fixtures: tuple[str, ...]
+    #: the sdists (only sdists), each wheel being built from its sdist
+    sdist_directory: Path
+    #: normalised distribution name -> sdist
+    sdists: dict[str, Path]
+    #: normalised distribution name -> its source directory in this checkout
+    sources: dict[str, Path]
+
+
+def build_distributions(sources: dict[str, Path], output: Path) -> None:
+    """``python -m build`` each source directory into ``output/<name>/``, in parallel.
+
+    Without build isolation (hatchling comes from the test's own environment, as
+    ``scripts/setup-venv.sh`` installs it): no package index is needed, and the nine
+    builds take seconds. By default ``build`` makes the sdist, unpacks it and builds
+    the wheel from it, so a file missing from an sdist fails the wheel or the tests
+    that use it. Fails with the output of every build that failed.
+    """
+    running = {}
+    for name, source in sources.items():
+        log = output / f"{name}.log"
+        output.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as handle:
+            running[name] = (subprocess.Popen(
+                [sys.executable, "-m", "build", "--no-isolation", "--outdir",
+                 str(output / name), str(source)],
+                stdout=handle, stderr=subprocess.STDOUT, cwd=output), log)
+    failed = []
+    for name, (process, log) in running.items():
+        try:
+            code = process.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+        if code != 0:
+            failed.append(f"python -m build {sources[name]} exited {code}:\n{log.read_text()}")
+    assert not failed, "\n".join(failed)
 
 
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
-    """Build a wheel of every distribution, once for all the tests that install them."""
+    """Build an sdist, then a wheel from it, of every distribution, once for all the tests
+    that install them."""
     ours = {"outflow": REPO, **_distributions(REPO / "outflow-plugins")}
     fixtures = _distributions(REPO / "tests" / "fixtures")
+    sources = {normalise(name): path for name, path in (*ours.items(), *fixtures.items())}
     base = tmp_path_factory.mktemp("wheelhouse")
+    build_distributions(sources, base / "build")
     directory = base / "dist"
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-               "--disable-pip-version-check", "-q", "-w", str(directory),
-               *(str(path) for path in (*ours.values(), *fixtures.values()))]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=base)
-    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
-    wheels = {normalise(path.name.split("-")[0]): path for path in directory.glob("*.whl")}
-    assert set(wheels) == {normalise(name) for name in (*ours, *fixtures)}, sorted(wheels)
-    return Wheelhouse(directory, wheels, tuple(ours), tuple(fixtures))
+    sdist_directory = base / "sdist"
+    directory.mkdir()
+    sdist_directory.mkdir()
+    wheels: dict[str, Path] = {}
+    sdists: dict[str, Path] = {}
+    for name in sources:
+        built = base / "build" / name
+        (wheel,) = built.glob("*.whl")
+        (sdist,) = built.glob("*.tar.gz")
+        assert normalise(wheel.name.split("-")[0]) == name, wheel.name
+        assert normalise(sdist.name.rsplit("-", 1)[0]) == name, sdist.name
+        wheels[name] = wheel.rename(directory / wheel.name)
+        sdists[name] = sdist.rename(sdist_directory / sdist.name)
+    return Wheelhouse(directory, wheels, tuple(ours), tuple(fixtures), sdist_directory,
+                      sdists, sources)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -22,6 +23,9 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
+from packaging.requirements import Requirement
+
+from outflow.core import __version__ as KERNEL_VERSION
 from outflow.management.create.names import InvalidNameError, check_plugin_name
 from outflow.management.create.rendering import (
     TemplateError,
@@ -29,9 +33,12 @@ from outflow.management.create.rendering import (
     render_text,
     templates_root,
 )
+from outflow.management.create.requirements import VersionError, outflow_specifier
 
 REPO = Path(__file__).resolve().parents[2]
 MANAGEMENT = REPO / "outflow-plugins" / "outflow-management"
+#: Where the templates live: package data of outflow-management.
+TEMPLATES = MANAGEMENT / "outflow" / "management" / "templates"
 HELLO_LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - tuto\.data_reduction\.commands - "
     r"commands\.py:\d+ - INFO - Hello from data_reduction$",
@@ -49,6 +56,12 @@ def _env() -> dict[str, str]:
 def _manage(pipeline: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "manage.py", *args], cwd=pipeline, env=_env(),
                           capture_output=True, text=True, timeout=120)
+
+
+def _requirement_lines(text: str) -> list[str]:
+    """The requirements of a requirements file: no comments, no blank lines."""
+    lines = (line.split(" #", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def _files(root: Path) -> set[str]:
@@ -98,7 +111,17 @@ def test_create_pipeline_writes_the_documented_files(run_cli, tmp_path: Path) ->
     manage = (pipeline / "manage.py").read_text()
     assert "Pipeline(root_directory=Pipeline.get_parent_directory_posix_path(__file__))" in manage
     assert os.access(pipeline / "manage.py", os.X_OK)
-    assert (pipeline / "requirements.txt").read_text().split() == ["outflow"]
+    requirements = (pipeline / "requirements.txt").read_text()
+    specifier = outflow_specifier(KERNEL_VERSION)
+    assert _requirement_lines(requirements) == [
+        f"outflow{specifier}", f"outflow-management{specifier}", f"outflow-sequential{specifier}"]
+    assert f"# outflow-multiprocessing{specifier}" in requirements  # how to add a plugin
+    for line in _requirement_lines(requirements):
+        # pip's rules: the pre-release lower bound admits our dev version, never 0.9
+        requirement = Requirement(line)
+        assert requirement.specifier.contains(KERNEL_VERSION), line
+        assert not requirement.specifier.contains("0.9.2"), line
+        assert not requirement.specifier.contains("2.0.0"), line
 
     done = _manage(pipeline, "--help")
     assert done.returncode == 0, done.stderr
@@ -298,27 +321,69 @@ def test_rendering_rules() -> None:
         check_plugin_name("tuto.data_reduction", frozenset({"data_reduction"}))
 
 
+@pytest.mark.parametrize(
+    ("version", "specifier"),
+    [
+        ("1.0.0.dev0", ">=1.0.0.dev0,<2"),
+        ("1.4.2", ">=1.4.2,<2"),
+        ("2.0.0rc1", ">=2.0.0rc1,<3"),
+        ("1.0.0.dev0+g1234", ">=1.0.0.dev0,<2"),  # a local label is not allowed in >=
+    ],
+)
+def test_outflow_specifier(version: str, specifier: str) -> None:
+    assert outflow_specifier(version) == specifier
+    # what pip makes of it: the version itself is accepted (pre-release or not)
+    assert Requirement(f"outflow{specifier}").specifier.contains(version.split("+")[0])
+
+
+def test_outflow_specifier_refuses_what_is_no_version() -> None:
+    with pytest.raises(VersionError, match="not a PEP 440 version"):
+        outflow_specifier("unknown")
+
+
 def test_templates_are_found_in_the_checkout() -> None:
-    assert templates_root() == REPO / "templates"
+    """Editable install: the package's own directory; ``templates`` at the root links to it."""
+    assert templates_root() == TEMPLATES
+    link = REPO / "templates"
+    assert link.is_symlink()
+    assert not os.path.isabs(os.readlink(link)), "the link must survive moving the checkout"
+    assert link.resolve() == TEMPLATES
+    assert (link / "README.md").is_file() and (link / "pipeline" / "manage.py.tmpl").is_file()
 
 
-def test_wheel_ships_the_templates(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "-q", "-w", str(tmp_path / "dist"), str(MANAGEMENT)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    (wheel,) = (tmp_path / "dist").glob("outflow_management-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        names = set(archive.namelist())
+@pytest.mark.parametrize("root", ["templates", "outflow-plugins/outflow-management/"
+                                  "outflow/management/templates"])
+def test_ruff_skips_the_templates(root: str) -> None:
+    """The templates are no modules: ruff excludes them, at the root link and in the package."""
+    template = f"{root}/pipeline/manage.py.tmpl"
+
+    def show_files(*options: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "ruff", "check", "--show-files", *options,
+                               template], capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "manage.py.tmpl" in show_files()  # named, ruff would check it...
+    assert show_files("--force-exclude") == ""  # ...but the configuration excludes it
+
+
+def _template_files() -> set[str]:
+    return {path.relative_to(TEMPLATES).as_posix() for path in TEMPLATES.rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts}
+
+
+def test_sdist_and_wheel_ship_the_templates(wheelhouse, tmp_path: Path) -> None:
+    """The sdist holds the templates (its wheel is built from it), and so does the wheel."""
+    prefix = "outflow/management/templates/"
+    with tarfile.open(wheelhouse.sdists["outflow-management"]) as archive:
+        names = [name.split("/", 1)[1] for name in archive.getnames() if "/" in name]
+    assert {name.removeprefix(prefix) for name in names if name.startswith(prefix)} == (
+        _template_files())
+    with zipfile.ZipFile(wheelhouse.wheels["outflow-management"]) as archive:
+        names = archive.namelist()
         archive.extractall(tmp_path / "site")
-    expected = {path.relative_to(REPO / "templates").as_posix()
-                for path in (REPO / "templates").rglob("*")
-                if path.is_file() and "__pycache__" not in path.parts}
-    shipped = {name.removeprefix("outflow/management/templates/") for name in names
-               if name.startswith("outflow/management/templates/")}
-    assert shipped == expected
+    assert {name.removeprefix(prefix) for name in names if name.startswith(prefix)} == (
+        _template_files())
     # Installed (here: extracted first on the path), the package finds its own copy.
     env = _env()
     env["PYTHONPATH"] = str(tmp_path / "site")

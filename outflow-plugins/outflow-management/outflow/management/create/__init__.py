@@ -3,7 +3,8 @@
 ``outflow management create pipeline NAME [--pipeline_dir DIR]`` writes ``./NAME`` (or
 ``DIR``) from ``templates/pipeline``; ``outflow management create plugin ns.name
 [--plugin_dir DIR]`` writes ``./name`` (or ``DIR``) from ``templates/plugin``. Names
-are checked and the target must not exist before anything is written.
+are checked and the target must not exist before anything is written. The templates
+are package data of outflow-management: ``outflow/management/templates``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from outflow.core.commands import Command
 from outflow.management.commands import Management
 from outflow.management.create.names import check_pipeline_name, check_plugin_name
 from outflow.management.create.rendering import create_from_template
+from outflow.management.create.requirements import pipeline_variables
 
 
 @Management.subcommand(invokable=False)
@@ -35,7 +37,7 @@ class CreatePipeline(Command):
 
         name = check_pipeline_name(context.args.name)
         target = _target(context.args.pipeline_dir, name)
-        create_from_template("pipeline", target, {"pipeline_name": name})
+        create_from_template("pipeline", target, pipeline_variables(name))
         print(f"Created the pipeline {name} in {target}")
         print(f"Next: cd {target} && python manage.py --help")
 

@@ -1,5 +1,8 @@
 """Render a template directory (``templates/pipeline``, ``templates/plugin``) to disk.
 
+The templates live in this package, ``outflow/management/templates`` (see
+:func:`templates_root`).
+
 The substitution is deliberately tiny and safe (no code runs, nothing is evaluated):
 
 - in the *content* of files whose name ends in ``.tmpl`` (or ``-tpl``), each
@@ -28,7 +31,7 @@ _SKIPPED_NAMES = frozenset({"__pycache__", ".DS_Store", ".pytest_cache", ".ruff_
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _PATH_VARIABLE = re.compile(r"^__([A-Za-z][A-Za-z0-9_]*?)__$")
-#: Files that must exist in a templates directory (tells it from other ``templates/``).
+#: Files that must exist in a complete templates directory.
 _MARKERS = ("pipeline/manage.py.tmpl", "plugin/pyproject.toml.tmpl")
 
 
@@ -45,24 +48,20 @@ def _is_templates_dir(path: Path) -> bool:
 
 
 def templates_root() -> Path:
-    """The ``templates`` directory: in the installed package, else in the source checkout.
+    """The ``templates`` directory of the ``outflow.management`` package.
 
-    A wheel of outflow-management ships it as ``outflow/management/templates``; an
-    editable install reads the repository's top-level ``templates/`` (found by walking
-    up from this file).
+    The templates are package data (``outflow/management/templates``): a wheel or an
+    sdist of outflow-management ships them, and an editable install reads them in the
+    source tree, where the repository's top-level ``templates`` is a symbolic link to
+    them.
     """
-    here = Path(__file__).resolve()
-    installed = here.parent.parent / "templates"
-    if _is_templates_dir(installed):
-        return installed
-    for parent in here.parents:
-        candidate = parent / "templates"
-        if _is_templates_dir(candidate):
-            return candidate
-    raise TemplateError(
-        f"outflow-management's templates were not found (looked in {installed} and in the "
-        "parents of the package): reinstall outflow-management"
-    )
+    root = Path(__file__).resolve().parent.parent / "templates"
+    if not _is_templates_dir(root):
+        raise TemplateError(
+            f"outflow-management's templates were not found in {root}: "
+            "reinstall outflow-management"
+        )
+    return root
 
 
 def render_text(text: str, variables: Mapping[str, str], source: str = "template") -> str:
