@@ -294,7 +294,7 @@ def test_a_failing_plugin_is_reported_and_skipped(
     assert culprit in records[name]["error"]
     assert _loaded(records) == {*DEFAULTS, "hello"}
 
-    done = venv.run("plugins", "list")
+    done = venv.run("plugins", "list", env={"COLUMNS": "400"})  # one line per plugin
     assert done.returncode == 0, done.stderr
     assert re.search(rf"^{name}\s.*error: .*{culprit}", done.stdout, re.M), done.stdout
 

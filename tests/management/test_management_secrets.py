@@ -123,7 +123,10 @@ def test_display_config_masks_the_secrets(run_cli, pipeline: Path, output: str) 
     code, out, err = run_cli(["management", "display_config", "--format", output], pipeline)
     assert code == 0, err
     _assert_no_secret(out + err)
-    header, _, body = out.partition("\n")
+    if output == "json":  # the path on stderr: stdout is JSON only
+        header, body = err.strip().splitlines()[-1], out
+    else:
+        header, _, body = out.partition("\n")
     assert header == f"# configuration file: {pipeline / 'config.yml'}"
     shown = json.loads(body) if output == "json" else YAML(typ="safe").load(body)
     assert shown["vault"] == EXPECTED_VAULT

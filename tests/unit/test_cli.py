@@ -265,10 +265,10 @@ def test_display_config_shows_defaults_and_masks_secrets(run_cli, make_pipeline)
         """)
     code, out, err = run_cli(["management", "display_config", "--format", "json"], root)
     assert code == 0, err
-    assert f"# configuration file: {root / 'config.yml'}" in out
+    assert err.strip() == f"# configuration file: {root / 'config.yml'}"  # stdout: JSON only
     assert "userpwd" not in out and "s3cr3t-value" not in out
     assert "pipeuser:******" in out
-    body = json.loads(out.split("\n", 1)[1])
+    body = json.loads(out)
     assert body["logging"]["loggers"]["my_plugin"]["level"] == "DEBUG"
     assert body["logging"]["formatters"]["outflow"]["format"].startswith("%(asctime)s")
 

@@ -202,7 +202,9 @@ def test_a_blocked_plugin_is_not_imported_as_a_pipeline_plugin(tmp_path, plugins
     assert host.records["fakeblock"].status == "blocked"
 
 
-def test_plugins_list_shows_backends_with_aliases_capabilities_and_help(run_cli, tmp_path):
+def test_plugins_list_shows_backends_with_aliases_capabilities_and_help(run_cli, tmp_path,
+                                                                        monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for every cell on one line
     code, out, _ = run_cli(["plugins", "list", "--json"], tmp_path)
     assert code == 0
     backends = {backend["name"]: backend for backend in json.loads(out)["backends"]}

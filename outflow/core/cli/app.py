@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from outflow.core.cli.global_options import GLOBAL_OPTIONS
+from outflow.core.cli.click_commands import NoCompletion, documented_spelling
+from outflow.core.cli.global_options import GLOBAL_OPTIONS, GlobalOption
 from outflow.core.cli.root import OutflowRoot, PipelineCommands, root_command_classes
+from outflow.core.cli.tables import terminal_columns
 from outflow.core.errors import CommandInterrupted, OutflowError
 from outflow.core.pipeline.config import ConfigurationError
 from outflow.core.pipeline.context import PipelineContext
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem, ShellComplete
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -32,19 +37,10 @@ def help_width(max_width: int = HELP_MAX_WIDTH) -> int:
 
     Left to itself, click asks ``shutil.get_terminal_size()``; importing ``shutil``
     costs 4 to 5 ms, a tenth of ``outflow --help``. The rule is the same: the
-    terminal's columns (``COLUMNS`` first, 80 when there is no terminal), at most
-    ``max_width``, minus 2, and at least 50.
+    terminal's columns (:func:`~outflow.core.cli.tables.terminal_columns`: ``COLUMNS``
+    first, 80 when there is no terminal), at most ``max_width``, minus 2, and at least 50.
     """
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return max(min(columns or 80, max_width) - 2, 50)
+    return max(min(terminal_columns(), max_width) - 2, 50)
 
 
 def _global_params() -> list[click.Parameter]:
@@ -64,11 +60,73 @@ def _global_params() -> list[click.Parameter]:
                                        help=option.help))
         elif option.takes_value:
             params.append(click.Option([*option.names, option.attribute], metavar=option.metavar,
-                                       multiple=option.repeated, help=option.help))
+                                       multiple=option.repeated, help=option.help,
+                                       shell_complete=VALUE_COMPLETERS.get(option.attribute)))
         else:
             params.append(click.Option([*option.names, option.attribute], is_flag=True,
                                        help=option.help))
     return params
+
+
+Completer = Callable[[click.Context, click.Parameter, str], "list[CompletionItem]"]
+
+
+def _complete_backends(ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[CompletionItem]:
+    """``-b <TAB>``: the registered backends and their aliases, and ``settings.BACKENDS``."""
+    from click.shell_completion import CompletionItem
+
+    from outflow.core.pipeline.context import active_context
+
+    context = active_context()
+    registry = context.host.collect()
+    items: dict[str, str | None] = {}
+    for name in registry.names("backends", with_aliases=True):
+        entry = registry.get("backends", name)
+        if entry is not None:
+            items[name] = entry.help if entry.name == name else f"alias of {entry.name}"
+    extra = getattr(context.settings, "BACKENDS", None) or {}
+    for name in extra if isinstance(extra, dict) else ():
+        items.setdefault(str(name), "settings.BACKENDS")
+    return [CompletionItem(name, help=help_text)
+            for name, help_text in sorted(items.items()) if name.startswith(incomplete)]
+
+
+def _complete_log_levels(ctx: click.Context, param: click.Parameter,
+                         incomplete: str) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
+    from outflow.core.logging import LEVEL_NAMES
+
+    return [CompletionItem(level) for level in LEVEL_NAMES
+            if level.startswith(incomplete.upper())]
+
+
+def _complete_path(ctx: click.Context, param: click.Parameter,
+                   incomplete: str) -> list[CompletionItem]:
+    """The shell's own file-name completion (click's ``file`` completion type)."""
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(incomplete, type="file")]
+
+
+def _complete_plan_formats(ctx: click.Context, param: click.Parameter,
+                           incomplete: str) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
+    from outflow.core.workflow.plan_view import FORMATS
+
+    return [CompletionItem(name) for name in FORMATS if name.startswith(incomplete)]
+
+
+#: Value completion of the global options, by :attr:`GlobalOption.attribute`: the options
+#: are declared in :mod:`~outflow.core.cli.global_options`, which has no use for click.
+VALUE_COMPLETERS: dict[str, Completer] = {
+    "backend": _complete_backends,
+    "log_level": _complete_log_levels,
+    "config": _complete_path,
+    "plan": _complete_plan_formats,
+}
 
 
 def _print_version(version: str) -> Any:
@@ -103,14 +161,27 @@ def build_root(pipeline_context: PipelineContext, name: str = "outflow") -> Outf
         params=_global_params(),
         callback=remember_globals,
         help="outflow: write, run and track task workflows.",
-        context_settings={"help_option_names": ["--help", "-h"], "terminal_width": help_width()},
+        context_settings={"help_option_names": ["--help", "-h"], "terminal_width": help_width(),
+                          "token_normalize_func": documented_spelling},
     )
 
 
 def run_root(root: click.Group, argv: Sequence[str], prog_name: str) -> tuple[int, Any]:
-    """Run the click root; return ``(exit code, result of the command)``."""
+    """Run the click root; return ``(exit code, result of the command)``.
+
+    A group typed alone (``outflow``, ``python manage.py``, ``outflow plugins``) prints
+    its help on stdout and exits 0: asking what there is is not a usage error. With
+    the shell's completion variable set (``_OUTFLOW_COMPLETE``, ``_MANAGE_PY_COMPLETE``)
+    it completes instead (:func:`complete`).
+    """
+    instruction = completion_instruction(prog_name)
+    if instruction is not None:
+        return complete(root, prog_name, instruction), None
     try:
         result = root.main(args=list(argv), prog_name=prog_name, standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as bare:
+        click.echo(bare.ctx.get_help())
+        return 0, None
     except click.exceptions.Exit as done:
         return int(done.exit_code or 0), None
     except click.UsageError as error:
@@ -177,3 +248,202 @@ def _debug_enabled() -> bool:
     import logging
 
     return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+# -- shell completion -----------------------------------------------------------------
+# click's mechanism: the script printed by ``_OUTFLOW_COMPLETE=bash_source outflow``
+# runs ``outflow`` again at each <TAB> with ``_OUTFLOW_COMPLETE=bash_complete`` and the
+# words typed in COMP_WORDS / COMP_CWORD. Two things are outflow's own: global options
+# may follow the subcommand (they are hoisted, as for a run), and nothing but the
+# completions may reach the terminal (no warning, no error, no traceback).
+
+
+def completion_variable(prog_name: str) -> str | None:
+    """click's completion variable of ``prog_name`` (``outflow``: ``_OUTFLOW_COMPLETE``,
+    ``manage.py``: ``_MANAGE_PY_COMPLETE``); None for ``python -m outflow``, which no
+    shell completes (the command word is ``python``)."""
+    name = prog_name.replace("-", "_").replace(".", "_")
+    return f"_{name}_COMPLETE".upper() if name.isidentifier() else None
+
+
+def completion_instruction(prog_name: str) -> str | None:
+    """The value of the completion variable (``bash_complete``...), None when unset."""
+    variable = completion_variable(prog_name)
+    return (os.environ.get(variable) or None) if variable is not None else None
+
+
+def complete_command_line(prog_name: str, instruction: str) -> int:
+    """``outflow`` run by the shell's completion script: print the script, or the completions.
+
+    The script needs no pipeline. Completions do (its commands, its backends): it is
+    set up from the working directory and the global options typed so far, with
+    stdout and stderr silenced, so that a warning of the configuration or a print of
+    the pipeline's code on import does not end up on the command line. A pipeline
+    that fails to set up completes nothing.
+    """
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from outflow.core.pipeline.pipeline import Pipeline
+
+    shell, _, action = instruction.partition("_")
+    completion = completion_class(shell)
+    if action == "source" or completion is None:
+        return complete(click.Command(prog_name), prog_name, instruction)
+    if action != "complete":
+        return 1
+    stdout = sys.stdout
+    with open(os.devnull, "w") as sink, redirect_stdout(sink), redirect_stderr(sink):
+        try:
+            typed, _ = completion(click.Command(prog_name), {}, prog_name, "").get_completion_args()
+            front, _ = split_global_options(typed)
+            if front and front[-1] in _value_options():  # its value is being typed
+                front = front[:-1]
+            with Pipeline(argv=front, prog_name=prog_name) as pipeline:
+                if pipeline.setup_error is not None or pipeline.context is None:
+                    return 1
+                root = build_root(pipeline.context, name=prog_name)
+                with redirect_stdout(stdout):
+                    return complete(root, prog_name, instruction)
+        except Exception:  # noqa: BLE001 - a completion prints completions or nothing
+            return 1
+
+
+def complete(root: click.Command, prog_name: str, instruction: str) -> int:
+    """click's ``shell_complete`` for ``root``, with :func:`completion_class`'s completions
+    and without a word on stderr: an error completes nothing (exit 1)."""
+    from contextlib import redirect_stderr
+
+    shell, _, action = instruction.partition("_")
+    completion = completion_class(shell)
+    if completion is None or action not in ("source", "complete"):
+        return 1
+    variable = completion_variable(prog_name) or ""
+    shell_completion = completion(root, {}, prog_name, variable)
+    if action == "source":
+        click.echo(shell_completion.source().encode(), nl=False)
+        return 0
+    with open(os.devnull, "w") as sink, redirect_stderr(sink):
+        try:
+            text = shell_completion.complete()
+        except Exception:  # noqa: BLE001 - a completion prints completions or nothing
+            return 1
+    click.echo(text.encode())
+    return 0
+
+
+def completion_class(shell: str) -> type[ShellComplete] | None:
+    """click's completion class for ``shell`` (bash, zsh, fish), completing the way
+    outflow parses: see :func:`outflow_completions`."""
+    from click.shell_completion import get_completion_class
+
+    base = get_completion_class(shell)
+    if base is None:
+        return None
+
+    def get_completions(self: ShellComplete, args: list[str],
+                        incomplete: str) -> list[CompletionItem]:
+        def resolve(args: list[str], incomplete: str) -> list[CompletionItem]:
+            return base.get_completions(self, args, incomplete)
+
+        return outflow_completions(resolve, args, incomplete)
+
+    return type(f"Outflow{base.__name__}", (base,), {"get_completions": get_completions})
+
+
+def outflow_completions(resolve: Callable[[list[str], str], list[CompletionItem]],
+                        args: list[str], incomplete: str) -> list[CompletionItem]:
+    """Completions of ``incomplete`` after ``args``, global options hoisted as for a run.
+
+    ``resolve`` is click's completion (it follows ``args`` down the command tree). The
+    value of a global option, wherever it is typed, is completed at the root, where the
+    option is; after a subcommand, ``-<TAB>`` offers the global options beside the
+    subcommand's own.
+    """
+    try:
+        return _completions(resolve, _joined_equals(args), incomplete)
+    except NoCompletion:  # after a word that names no command
+        return []
+
+
+def _completions(resolve: Callable[[list[str], str], list[CompletionItem]],
+                 args: list[str], incomplete: str) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
+    name, has_value, value = incomplete.partition("=")
+    if args and args[-1] in _value_options():  # -b <TAB>
+        return resolve([*split_global_options(args[:-1])[0], args[-1]], incomplete)
+    if args[-2:-1] and args[-1] == "=" and args[-2] in _inline_value_options():
+        # bash splits --plan=<TAB> at the "=": ... --plan = <TAB>
+        return resolve([*split_global_options(args[:-2])[0], args[-2]], incomplete)
+    if has_value and name in _inline_value_options():  # --plan=<TAB> as one word
+        return resolve([*split_global_options(args)[0], name], value)
+    front, rest = split_global_options(args)
+    items = resolve([*front, *rest], incomplete)
+    if rest and incomplete.startswith("-"):
+        given = {token.partition("=")[0] for token in front}
+        offered = {item.value for item in items}
+        for option in GLOBAL_OPTIONS:
+            if option.attribute == "version" or (not option.repeated
+                                                 and given.intersection(option.names)):
+                continue
+            items.extend(CompletionItem(option_name, help=option.help)
+                         for option_name in option.names
+                         if option_name.startswith(incomplete) and option_name not in offered)
+    return items
+
+
+def _joined_equals(args: list[str]) -> list[str]:
+    """``--plan = dot`` (bash breaks words at ``=``) as typed: ``--plan=dot``."""
+    joined: list[str] = []
+    index = 0
+    while index < len(args):
+        if (args[index].startswith("--") and args[index + 1:index + 2] == ["="]
+                and index + 2 < len(args)):
+            joined.append(f"{args[index]}={args[index + 2]}")
+            index += 3
+        else:
+            joined.append(args[index])
+            index += 1
+    return joined
+
+
+def split_global_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(global options with their values, the rest)``, the way a run hoists them
+    (:func:`~outflow.core.cli.global_options.hoist_global_options`), but a global
+    option still waiting for its value is kept rather than refused."""
+    by_name = {name: option for option in GLOBAL_OPTIONS for name in option.names}
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            rest.extend(args[index:])
+            break
+        name, has_value, _ = token.partition("=")
+        option: GlobalOption | None = by_name.get(name if name.startswith("--") else token)
+        if option is None:
+            rest.append(token)
+            index += 1
+        elif option.takes_value and not (has_value and name.startswith("--")) \
+                and option.implied is None:
+            front.extend(args[index:index + 2])
+            index += 2
+        else:
+            front.append(token)
+            index += 1
+    return front, rest
+
+
+def _value_options() -> set[str]:
+    """The option strings of the global options whose value is the next word (``-b``,
+    ``--backend``...; not ``--plan``, whose value is only written ``--plan=dot``)."""
+    return {name for option in GLOBAL_OPTIONS
+            if option.takes_value and option.implied is None
+            for name in option.names}
+
+
+def _inline_value_options() -> set[str]:
+    """The long option strings of the global options that take a value after ``=``."""
+    return {name for option in GLOBAL_OPTIONS if option.takes_value
+            for name in option.names if name.startswith("--")}

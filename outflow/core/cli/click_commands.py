@@ -4,6 +4,10 @@ A command with subcommands becomes a group; invoking a group that is not
 ``invokable`` prints its help. The leaf's callback gathers the values of every
 level's options into ``context.args`` (an ``argparse.Namespace``, as the user guide
 shows) and hands over to :mod:`outflow.core.commands.execution`.
+
+Names are documented with underscores (``list_runs``, ``--plugin_dir``: Python names)
+and typed with dashes too (``list-runs``, ``--plugin-dir``: what other command lines
+use). Both spellings work; help, errors and suggestions show the documented one.
 """
 
 from __future__ import annotations
@@ -15,22 +19,89 @@ import click
 if TYPE_CHECKING:
     from argparse import Namespace
 
+    from click.shell_completion import CompletionItem
+
 from outflow.core.commands.command import Command
 
 
 class SuggestingGroup(click.Group):
-    """A group whose unknown-command error names the closest match."""
+    """A group whose unknown-command error names the closest match, and that takes
+    ``list-runs`` for its command ``list_runs``."""
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0]
-        command = self.get_command(ctx, name)
+        try:
+            command = self.get_command(ctx, name)
+            if command is None and "-" in name and not name.startswith("-"):
+                documented = name.replace("-", "_")
+                command = self.get_command(ctx, documented)
+                if command is not None:
+                    name = documented
+        except click.UsageError:  # e.g. a name two plugins define
+            if not ctx.resilient_parsing:
+                raise
+            command = None
+        if command is None and ctx.resilient_parsing and not name.startswith("-"):
+            return name, NothingToComplete(name), args[1:]
         if command is None and not ctx.resilient_parsing:
             if name.startswith("-"):
                 return super().resolve_command(ctx, args)
             raise click.UsageError(unknown_command_message(name, self.list_commands(ctx), ctx), ctx)
         return name, command, args[1:]
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """click's completions, plus the commands that ``list-r<TAB>`` means (``list_runs``)."""
+        items = super().shell_complete(ctx, incomplete)
+        if "-" in incomplete and incomplete[:1].isalnum():
+            items.extend(super().shell_complete(ctx, incomplete.replace("-", "_")))
+        return items
+
+
+class NoCompletion(Exception):
+    """Raised while completing after a word that names no command: see
+    :class:`NothingToComplete`."""
+
+
+class NothingToComplete(click.Command):
+    """Where completion goes after a word that names no command (a typo, a name two
+    plugins define). Left to itself, click would offer the group's commands again;
+    :func:`~outflow.core.cli.app.outflow_completions` would add the global options.
+    Raising :class:`NoCompletion` tells it that nothing is to be offered at all."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, add_help_option=False,
+                         context_settings={"ignore_unknown_options": True,
+                                           "allow_extra_args": True})
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        raise NoCompletion(self.name)
+
+
+def documented_spelling(token: str) -> str:
+    """The option name as the command declares it: ``plugin-dir`` is ``plugin_dir``
+    when the command being parsed has ``--plugin_dir``; any other token is unchanged.
+
+    Installed as the root's ``token_normalize_func``, which every command's context
+    inherits: click passes it each option name without its dashes, both the declared
+    ones (when it builds a parser) and the typed ones. It receives no context, but
+    click parses within the command's context, so the current one is that command.
+    Only underscores are added: ``--dry_run`` is not ``--dry-run``, because global
+    options are picked out of the command line by their exact spelling before click
+    parses it (:func:`~outflow.core.cli.global_options.hoist_global_options`).
+    """
+    if "-" not in token:
+        return token
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return token
+    documented = token.replace("-", "_")
+    for param in ctx.command.params:
+        for name in (*param.opts, *param.secondary_opts):
+            if name.lstrip("-") == documented and name.startswith("-"):
+                return documented
+    return token
 
 
 def unknown_command_message(name: str, known: list[str], ctx: click.Context) -> str:
@@ -38,7 +109,7 @@ def unknown_command_message(name: str, known: list[str], ctx: click.Context) -> 
 
     where = ctx.command_path
     message = f"unknown command {name!r} for {where!r}"
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(name.replace("-", "_"), known, n=1, cutoff=0.5)
     if close:
         message += f"; did you mean {close[0]!r}?"
     elif known:

@@ -69,33 +69,36 @@ def _describe_backend(entry: Any) -> dict[str, Any]:
     return described
 
 
-def _columns(rows: list[tuple[str, ...]]) -> None:
-    """Print rows as columns, the last one left unpadded."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
-        click.echo("  ".join([*cells, row[-1]]).rstrip())
-
-
 def _print_table(records: list[Any]) -> None:
+    """Names, versions and states whole; the module and the lists wrap; hooks (the
+    longest, the least read) are cut to the terminal: ``--json`` has them all."""
+    from outflow.core.cli.tables import KEEP, TRUNCATE, WRAP, Column, format_table
+
     if not records:
         click.echo("no plugins installed")
         return
-    rows = [("NAME", "VERSION", "MODULE", "STATUS", "PROVIDES", "HOOKS")]
+    columns = [Column("NAME", KEEP), Column("VERSION", KEEP), Column("MODULE", WRAP),
+               Column("STATUS", WRAP), Column("PROVIDES", WRAP, min_width=16),
+               Column("HOOKS", TRUNCATE)]
+    rows = []
     for record in records:
         provides = "; ".join(f"{kind}: {', '.join(names)}"
                              for kind, names in record.provides.items()) or "-"
         status = record.status if record.error is None else f"{record.status}: {record.error}"
         hooks = ", ".join(h.removeprefix("outflow_") for h in record.hooks) or "-"
         rows.append((record.name, record.version or "-", record.module, status, provides, hooks))
-    _columns(rows)
+    click.echo(format_table(columns, rows))
 
 
 def _print_backends(backends: list[dict[str, Any]]) -> None:
-    rows = [("BACKEND", "ALIASES", "CAPABILITIES", "PLUGIN", "HELP")]
+    from outflow.core.cli.tables import KEEP, WRAP, Column, format_table
+
+    columns = [Column("BACKEND", KEEP), Column("ALIASES", WRAP), Column("CAPABILITIES", WRAP),
+               Column("PLUGIN", KEEP), Column("HELP", WRAP)]
+    rows = []
     for backend in backends:
         capabilities = (f"error: {backend['error']}" if backend["error"] is not None
                         else ", ".join(backend["capabilities"]) or "-")
         rows.append((backend["name"], ", ".join(backend["aliases"]) or "-", capabilities,
                      backend["plugin"], backend["help"] or "-"))
-    _columns(rows)
+    click.echo(format_table(columns, rows))

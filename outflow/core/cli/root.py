@@ -13,13 +13,16 @@ Commands come from two places:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from outflow.core.cli.click_commands import SuggestingGroup, build_click_command
 from outflow.core.commands.command import Command, RootCommand
 from outflow.core.records import Record
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 
 class PipelineCommands(Record):
@@ -140,22 +143,42 @@ class OutflowRoot(SuggestingGroup):
             )
         return build_click_command(candidates[0], name)
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """List commands from what is registered, without importing plugin commands."""
+    def command_rows(self, ctx: click.Context) -> list[tuple[str, str]]:
+        """``(name, summary)`` of every command, from what is registered: listing the
+        commands (help, completion) imports no plugin command."""
         registered = self._registered()
         rows = []
         for name in self.list_commands(ctx):
             if name in registered:
-                rows.append((name, registered[name].help))
+                rows.append((name, registered[name].help or ""))
             elif name in self.pipeline.groups:
                 rows.append((name, f"commands of plugin {self.pipeline.groups[name][0]}"))
             else:
                 commands = self.pipeline.flat[name]
                 summary = commands[0].summary() if len(commands) == 1 else "(several plugins)"
                 rows.append((name, summary))
+        return rows
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List commands from what is registered, without importing plugin commands."""
+        rows = self.command_rows(ctx)
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Commands (``list-r`` finds ``list_runs`` too) and the root's options.
+
+        From :meth:`command_rows`: click's own completion would build every command,
+        importing plugins' commands and failing on a name two plugins define.
+        """
+        from click.shell_completion import CompletionItem
+
+        prefixes = (incomplete, incomplete.replace("-", "_"))
+        items = [CompletionItem(name, help=summary) for name, summary in self.command_rows(ctx)
+                 if name.startswith(prefixes)]
+        items.extend(click.Command.shell_complete(self, ctx, incomplete))
+        return items
 
 
 def root_command_classes(settings: Any) -> list[type[Command]]:

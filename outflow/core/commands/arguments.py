@@ -5,7 +5,13 @@ The user guide writes command options the argparse way
 Supported: option strings or a positional name, ``action`` (store, store_true,
 store_false, store_const, count, append), ``type``, ``default``, ``help``,
 ``choices``, ``nargs`` (an int, ``"?"``, ``"*"``, ``"+"``), ``required``, ``dest``,
-``metavar``, ``const``.
+``metavar``, ``const``. One keyword is not argparse's: ``shell_complete``, click's
+completion callback ``(ctx, param, incomplete) -> list of str or CompletionItem``,
+for the values of an argument that the shell should complete (``management debug
+RUN`` completes run ids); ``choices`` complete without it.
+
+An option declared ``--plugin_dir`` is typed ``--plugin-dir`` too (see
+:func:`outflow.core.cli.click_commands.documented_spelling`).
 """
 
 from __future__ import annotations
@@ -57,6 +63,14 @@ class _TypedChoice(click.ParamType):
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return "{" + ",".join(str(choice) for choice in self.choices) + "}"
 
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[Any]:
+        """The choices that start with what is typed."""
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(str(choice)) for choice in self.choices
+                if str(choice).startswith(incomplete)]
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         converted = self.inner.convert(value, param, ctx)
         if converted not in self.choices:
@@ -104,10 +118,12 @@ class ArgumentSpec(Record):
             raise ArgumentDefinitionError(
                 f"command {command_name}: argument {self.names[0]}: unsupported action {action!r}"
             )
-        clash = RESERVED_OPTIONS.intersection(self.names)
+        # ``--dry_run`` too: typed ``--dry-run``, it would be taken for the global option.
+        clash = sorted(name for name in self.names
+                       if name in RESERVED_OPTIONS or name.replace("_", "-") in RESERVED_OPTIONS)
         if clash:
             raise ArgumentDefinitionError(
-                f"command {command_name}: option {sorted(clash)[0]} is a global option of outflow"
+                f"command {command_name}: option {clash[0]} is a global option of outflow"
             )
         kwargs.pop("dest", None)
         type_ = _click_type(kwargs.pop("type", None))
@@ -122,13 +138,14 @@ class ArgumentSpec(Record):
         }
         help_text = kwargs.pop("help", None)
         const = kwargs.pop("const", None)
+        completer = kwargs.pop("shell_complete", None)
         if kwargs:
             raise ArgumentDefinitionError(
                 f"command {command_name}: argument {self.names[0]}: unsupported keyword(s) "
                 + ", ".join(sorted(kwargs))
             )
         if not self.is_option:
-            return self._positional(type_, nargs, common)
+            return self._positional(type_, nargs, common, completer)
         decls = [*self.names, self.dest]
         if action in ("store_true", "store_false"):
             flag_default = action == "store_false"
@@ -140,7 +157,8 @@ class ArgumentSpec(Record):
                                 default=common["default"], help=help_text)
         if action == "count":
             return click.Option(decls, count=True, default=common["default"] or 0, help=help_text)
-        option_kwargs: dict[str, Any] = {"type": type_, "help": help_text, **common}
+        option_kwargs: dict[str, Any] = {"type": type_, "help": help_text,
+                                         "shell_complete": completer, **common}
         if action == "append" or nargs in ("*", "+"):
             option_kwargs["multiple"] = True
             option_kwargs["default"] = common["default"] or ()
@@ -151,9 +169,10 @@ class ArgumentSpec(Record):
         return click.Option(decls, show_default=common["default"] is not None, **option_kwargs)
 
     def _positional(
-        self, type_: click.ParamType, nargs: Any, common: dict[str, Any]
+        self, type_: click.ParamType, nargs: Any, common: dict[str, Any], completer: Any = None
     ) -> click.Parameter:
-        kwargs: dict[str, Any] = {"type": type_, "metavar": common["metavar"]}
+        kwargs: dict[str, Any] = {"type": type_, "metavar": common["metavar"],
+                                  "shell_complete": completer}
         if nargs in ("*", "+"):
             kwargs["nargs"] = -1
             kwargs["required"] = nargs == "+"

@@ -2,8 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from outflow.core.commands import Command
 from outflow.management.commands import Management
+
+
+def complete_runs(ctx: Any, param: Any, incomplete: str) -> list[Any]:
+    """``management debug <TAB>``: the ids of the tracked runs, newest first, each with its
+    command, state and start (shells that show descriptions show them).
+
+    Completion must not get in the way: no database (or no run table yet, or a server
+    that does not answer) completes nothing, silently.
+    """
+    from click.shell_completion import CompletionItem
+
+    from outflow.core.pipeline.context import active_context
+    from outflow.management.liveness import shown_state
+    from outflow.management.runs import local_time, runs_starting_with
+
+    try:
+        runs = runs_starting_with(active_context().databases, incomplete)
+    except Exception:  # noqa: BLE001 - a completion completes or is silent
+        return []
+    by_uuid = bool(incomplete) and not incomplete.isdigit()
+    return [CompletionItem(run.uuid if by_uuid else str(run.id),
+                           help=f"{run.command} [{shown_state(run)}] "
+                                f"{local_time(run.start_time)}")
+            for run in runs]
 
 
 @Management.subcommand(db_untracked=True)
@@ -11,7 +37,8 @@ class Debug(Command):
     """Show the failed blocks of a run with their exception type, message and traceback."""
 
     def add_arguments(self) -> None:
-        self.add_argument("run", metavar="RUN", help="Run id, or the beginning of its uuid.")
+        self.add_argument("run", metavar="RUN", help="Run id, or the beginning of its uuid.",
+                          shell_complete=complete_runs)
 
     def setup_tasks(self) -> None:
         from outflow.core.pipeline import context

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from outflow.core.commands import Command
 from outflow.management.commands import Management
 
@@ -11,25 +13,53 @@ class ListRuns(Command):
     """List the recorded runs: id, command, start, duration and state, newest first.
 
     A run still ``running`` whose process is gone shows as ``crashed`` (see
-    :mod:`outflow.management.liveness`).
+    :mod:`outflow.management.liveness`). The table fits the terminal (a long command
+    wraps); ``--json`` prints every field in full, for scripts.
     """
 
     def add_arguments(self) -> None:
         self.add_argument("--limit", type=int, default=20, metavar="N",
                           help="Show at most N runs (0: all).")
+        self.add_argument("--json", action="store_true", dest="as_json",
+                          help="Print a JSON array of the runs (fields in README).")
 
     def setup_tasks(self) -> None:
+        from outflow.core.cli.tables import WRAP, Column, format_table
         from outflow.core.pipeline import context
         from outflow.management.liveness import shown_state
         from outflow.management.runs import duration, latest_runs, local_time
 
         runs = latest_runs(context.databases, context.args.limit)
+        if context.args.as_json:
+            import json
+
+            print(json.dumps([run_as_dict(run) for run in runs], indent=2))
+            return
         if not runs:
             print("No run recorded.")
             return
-        header = ("id", "command", "start", "duration", "state")
+        columns = [Column("id"), Column("command", WRAP), Column("start"),
+                   Column("duration"), Column("state")]
         rows = [(str(run.id), run.command, local_time(run.start_time),
                  duration(run.start_time, run.end_time), shown_state(run)) for run in runs]
-        widths = [max(len(row[index]) for row in [header, *rows]) for index in range(5)]
-        for row in [header, *rows]:
-            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print(format_table(columns, rows))
+
+
+def run_as_dict(run: Any) -> dict[str, Any]:
+    """A run as ``list_runs --json`` prints it: the state as shown (``crashed`` included),
+    times in UTC ISO 8601, the duration in seconds (null while it runs)."""
+    from outflow.management.liveness import shown_state
+    from outflow.management.runs import seconds, utc_time
+
+    return {
+        "id": run.id,
+        "uuid": run.uuid,
+        "command": run.command,
+        "state": shown_state(run),
+        "start": utc_time(run.start_time),
+        "end": utc_time(run.end_time),
+        "duration": seconds(run.start_time, run.end_time),
+        "backend": run.backend,
+        "user": run.user,
+        "host": run.hostname,
+    }

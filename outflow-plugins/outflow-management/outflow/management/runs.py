@@ -1,4 +1,5 @@
-"""Read the tracked runs: what ``list_runs`` and ``debug`` show.
+"""Read the tracked runs: what ``list_runs`` and ``debug`` show, and what ``debug RUN``
+completes.
 
 Reading never creates anything: a SQLite database file that does not exist yet
 means "no run recorded", not a new empty file.
@@ -53,6 +54,18 @@ def duration(start: datetime | None, end: datetime | None) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}"
 
 
+def seconds(start: datetime | None, end: datetime | None) -> float | None:
+    """A run's duration in seconds (None while it runs): for ``list_runs --json``."""
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()
+
+
+def utc_time(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC (the database stores naive UTC times): for ``list_runs --json``."""
+    return None if value is None else value.replace(tzinfo=timezone.utc).isoformat()
+
+
 def latest_runs(databases: Any, limit: int | None) -> list[Any]:
     """Runs, newest first."""
     from sqlalchemy import select
@@ -64,11 +77,51 @@ def latest_runs(databases: Any, limit: int | None) -> list[Any]:
     table = Run.__table__
     query = select(table.c.id, table.c.uuid, table.c.command, table.c.start_time,
                    table.c.end_time, table.c.state, table.c.hostname, table.c.pid,
-                   table.c.process).order_by(table.c.id.desc())
+                   table.c.process, table.c.user, table.c.backend).order_by(table.c.id.desc())
     if limit:
         query = query.limit(limit)
     with databases.engine().connect() as connection:
         return list(connection.execute(query).all())
+
+
+#: How long completing ``debug <TAB>`` waits for a PostgreSQL server: the shell waits too.
+COMPLETION_CONNECT_TIMEOUT_S = 2
+
+
+def runs_starting_with(databases: Any, prefix: str, limit: int = 50) -> list[Any]:
+    """The newest runs whose id (digits) or uuid (anything else) starts with ``prefix``.
+
+    For the shell's completion of ``management debug RUN``: no database file is created
+    (none means no run), and a PostgreSQL server that does not answer is given
+    :data:`COMPLETION_CONNECT_TIMEOUT_S` seconds, not the driver's minutes.
+    """
+    from sqlalchemy import String, cast, select
+
+    from outflow.management.models import Run
+
+    if not has_database(databases):
+        return []
+    table = Run.__table__
+    query = select(table.c.id, table.c.uuid, table.c.command, table.c.start_time,
+                   table.c.state, table.c.hostname, table.c.pid, table.c.process)
+    if not prefix or prefix.isdigit():
+        query = query.where(cast(table.c.id, String).like(prefix + "%"))
+    else:
+        query = query.where(table.c.uuid.like(prefix.lower() + "%"))
+    query = query.order_by(table.c.id.desc()).limit(limit)
+    if databases.settings_for(None).is_sqlite:
+        with databases.engine().connect() as connection:
+            return list(connection.execute(query).all())
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(databases.url(), poolclass=NullPool,
+                           connect_args={"connect_timeout": COMPLETION_CONNECT_TIMEOUT_S})
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(query).all())
+    finally:
+        engine.dispose()
 
 
 def find_run(databases: Any, reference: str) -> Any:
@@ -122,4 +175,4 @@ def failed_blocks(databases: Any, run_id: int) -> list[FailedBlock]:
 
 
 __all__ = ["FailedBlock", "RunNotFound", "duration", "failed_blocks", "find_run",
-           "latest_runs", "local_time"]
+           "latest_runs", "local_time", "runs_starting_with", "seconds", "utc_time"]
