@@ -69,6 +69,7 @@ class Pipeline:
             settings = self.context.settings
             self.context.host.add_pipeline_plugins(settings.plugin_modules(),
                                                    where=f"{settings.location}: PLUGINS")
+            self._add_late_defaults(self.context)
             check_configuration(self.context)
         except Exception as error:  # noqa: BLE001 - reported by run() on one line
             self.setup_error = error
@@ -100,6 +101,23 @@ class Pipeline:
         if location.settings_module is not None:
             pipeline_context.configure_logging()  # the pipeline's code may log on import
         return pipeline_context
+
+    @staticmethod
+    def _add_late_defaults(pipeline_context: PipelineContext) -> None:
+        """Defaults registered by the pipeline's own plugins (``settings.PLUGINS``), which
+        load after the configuration file is read: under what the file says."""
+        from outflow.core.configuration.merge import merge_config
+
+        config = pipeline_context.config
+        late = [entry for entry in pipeline_context.host.collect().all("config_defaults")
+                if entry.plugin in pipeline_context.host.pipeline_plugins()]
+        if not late:
+            return
+        defaults: dict[str, Any] = {}
+        for entry in late:
+            defaults = merge_config(defaults, {entry.name: entry.target})
+        pipeline_context.config = Config(merge_config(defaults, dict(config)),
+                                         file=getattr(config, "__file__", None))
 
     def _load_config(self, options: GlobalOptions, root: Path | None, host: Any) -> Config:
         from outflow.core.configuration.merge import merge_config

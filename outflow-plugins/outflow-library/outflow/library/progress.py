@@ -94,7 +94,8 @@ class MapProgress:
         if self.tty:
             if self._drawn or now - self.start >= QUIET_BELOW:
                 self._draw(now, final=True)
-        elif self._logged or now - self.start >= QUIET_BELOW:
+        elif (self._logged or now - self.start >= QUIET_BELOW) and not (
+                self._logged and self._logged_done == self.done):  # said already
             self._log(now)
 
     # -- display ------------------------------------------------------------------

@@ -58,10 +58,11 @@ class Upgrade(Command):
 
 @Db.subcommand(db_untracked=True)
 class Downgrade(Command):
-    """Revert migrations down to REVISION (a revision id, -1, BRANCH@base or base)."""
+    """Revert migrations down to REVISION: a revision id, BRANCH@-1 (one step back on a
+    branch: each plugin has its own), BRANCH@base, or base (everything)."""
 
     def add_arguments(self) -> None:
-        self.add_argument("revision", help="Target revision.")
+        self.add_argument("revision", help="Target revision (e.g. outflow.management@-1).")
         _add_database_option(self)
 
     def setup_tasks(self) -> None:

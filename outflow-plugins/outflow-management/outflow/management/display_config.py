@@ -25,6 +25,9 @@ class DisplayConfig(Command):
     run would see.
     """
 
+    help = ("Print the configuration file's path and the effective configuration, secrets "
+            "masked.\n\n--format json prints JSON only (the file's path goes to stderr).")
+
     def add_arguments(self) -> None:
         self.add_argument("--format", choices=["yaml", "json"], default="yaml",
                           help="Output format.")

@@ -17,6 +17,10 @@ class ListRuns(Command):
     wraps); ``--json`` prints every field in full, for scripts.
     """
 
+    help = ("List the recorded runs: id, command, start, duration and state, newest first.\n\n"
+            "A run still 'running' whose process is gone shows as 'crashed'. --json "
+            "prints every field in full, for scripts.")
+
     def add_arguments(self) -> None:
         self.add_argument("--limit", type=int, default=20, metavar="N",
                           help="Show at most N runs (0: all).")
