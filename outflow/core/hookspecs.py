@@ -132,7 +132,7 @@ def outflow_config_defaults(register: RegisterConfigDefaults) -> None:
     """Give defaults for configuration sections your plugin reads.
 
     ``register(section, defaults)`` where ``defaults`` is a mapping. The user's
-    configuration file overrides them key by key (one level deep); ``logging``
+    configuration file overrides them key by key, at any depth; ``logging``
     belongs to the kernel.
     """
 

@@ -72,7 +72,8 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     GlobalOption(("--dry-run",), "dry_run",
                  "Run the command without recording anything in the database (no run, no "
                  "block rows); --plan runs nothing at all."),
-    GlobalOption(("--db-untracked",), "db_untracked", "Run without any database."),
+    GlobalOption(("--db-untracked",), "db_untracked",
+                 "Do not record this run in the database (its tasks may still use it)."),
     GlobalOption(("--overwrite-cache",), "overwrite_cache",
                  "Recompute cached workflows and overwrite their entries."),
     GlobalOption(("--strict",), "strict",
