@@ -76,6 +76,33 @@ def signals_interrupt(signals: tuple[int, ...] = STOP_SIGNALS) -> Iterator[None]
             signal.signal(signum, handler)
 
 
+@contextmanager
+def signals_deferred(signals: tuple[int, ...] = STOP_SIGNALS) -> Iterator[list[int]]:
+    """Within the block, ``signals`` are noted, not acted on: the block yields the list
+    they are appended to, for the caller to act on once the block is over.
+
+    For the clean-up that must not be cut in half: a worker writing its tracking rows
+    and its result after its item, when the stop signal meant for the item comes late.
+    :func:`signals_interrupt` nested inside raises again, for its own block. Outside
+    the main thread nothing changes (the list stays empty).
+    """
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        del frame
+        noted.append(signum)
+
+    previous = {signum: signal.signal(signum, note) for signum in signals}
+    try:
+        yield noted
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def die_of(signum: int) -> None:
     """End this process by ``signum`` with its default action, so that the parent sees
     how it ended (a negative exit code), after the clean-up an :class:`Interrupted`
@@ -86,4 +113,5 @@ def die_of(signum: int) -> None:
     os.kill(os.getpid(), signum)
 
 
-__all__ = ["STOP_SIGNALS", "Interrupted", "die_of", "signal_name", "signals_interrupt"]
+__all__ = ["STOP_SIGNALS", "Interrupted", "die_of", "signal_name", "signals_deferred",
+           "signals_interrupt"]

@@ -17,7 +17,9 @@ cache right after a failure, nested maps, empty and one-item maps, resources it 
 not know ignored, ``close()`` twice, tracked block rows with the right ``map_index``
 (and the run recording the backend's name), and Ctrl-C stopping the pending items
 with no process of the run left behind. Set :attr:`BackendContract.timeout` for a
-backend whose start is slow (a cluster's queue).
+backend whose start is slow (a cluster's queue), and :attr:`BackendContract.resources`
+for one that refuses resources it does not know (a cluster checking its directives
+before submitting).
 """
 
 from __future__ import annotations
@@ -47,9 +49,10 @@ from outflow.core.pipeline import context
 from outflow.core.tasks import as_task
 from outflow.library.workflows import MapWorkflow
 
-# Resources every backend must accept: those it knows, and those it does not.
-RESOURCES = {"cpus_per_task": 1, "mem": "100M", "partition": "contract",
-             "no_such_resource": "ignored"}
+
+def resources():
+    """The resources every map of the contract passes (BackendContract.resources)."""
+    return dict(context.config["contract_resources"])
 
 
 def log(kind, value):
@@ -103,7 +106,7 @@ class ContractMap(Command):
 
     def setup_tasks(self):
         mapped = MapWorkflow(Compute(), name="contract_items", output_name="results",
-                             cache=context.args.cache, **RESOURCES)
+                             cache=context.args.cache, **resources())
         Values() | mapped | Show()
 
 
@@ -115,10 +118,15 @@ class ContractNested(Command):
         self.add_argument("--n", type=int, default=3)
 
     def setup_tasks(self):
-        with MapWorkflow(output_name="results", **RESOURCES) as rows:
+        with MapWorkflow(output_name="results", **resources()) as rows:
             Row() | MapWorkflow(Cell(), output_name="cells")
         Values() | rows | Show()
 '''
+
+#: The resources the contract's maps pass by default: some a cluster backend knows, and
+#: one no backend knows; a backend must run the maps, ignoring what it does not use.
+DEFAULT_RESOURCES = {"cpus_per_task": 1, "mem": "100M", "partition": "contract",
+                     "no_such_resource": "ignored"}
 
 #: Seconds to wait for the items to start before Ctrl-C, and for the run to end after.
 INTERRUPT_SECONDS = 60
@@ -128,7 +136,7 @@ class ContractPipeline:
     """A pipeline on disk running the contract plugin, and how to run its commands."""
 
     def __init__(self, root: Path, backend: str, config: Mapping[str, Any],
-                 timeout: float) -> None:
+                 timeout: float, resources: Mapping[str, Any] = DEFAULT_RESOURCES) -> None:
         self.root = root
         self.backend = backend
         self.timeout = timeout
@@ -139,9 +147,9 @@ class ContractPipeline:
         (plugin / "commands.py").write_text(textwrap.dedent(CONTRACT_PLUGIN).lstrip())
         (root / "settings.py").write_text(
             "PLUGINS = ['outflow.management', 'outflow_contract_plugin']\n"
-            "CONFIG_SECTIONS = ['contract_log']\n"
+            "CONFIG_SECTIONS = ['contract_log', 'contract_resources']\n"
             f"TEMP_DIR = {str(root / 'outflow_tmp')!r}\n")
-        settings = {"contract_log": str(self.log),
+        settings = {"contract_log": str(self.log), "contract_resources": dict(resources),
                     "databases": {"default": {"dialect": "sqlite"}}, **config}
         (root / "config.json").write_text(json.dumps(settings))
 
@@ -188,12 +196,16 @@ class BackendContract:
     config: ClassVar[Mapping[str, Any]] = {}
     #: Seconds a command may take before the test fails instead of hanging.
     timeout: ClassVar[float] = 120.0
+    #: The keyword arguments every map of the contract passes. A backend that refuses
+    #: what it does not know (a cluster checking its directives before submitting)
+    #: narrows them to resources it accepts.
+    resources: ClassVar[Mapping[str, Any]] = DEFAULT_RESOURCES
 
     @pytest.fixture
     def contract(self, tmp_path: Path) -> ContractPipeline:
         assert self.backend, f"{type(self).__name__}: set `backend` to the backend's name"
         return ContractPipeline(tmp_path / "pipeline", self.backend, self.config,
-                                self.timeout)
+                                self.timeout, self.resources)
 
     # -- results --------------------------------------------------------------------
     def test_results_come_back_in_input_order(self, contract: ContractPipeline) -> None:
@@ -354,5 +366,12 @@ def is_running(pid: int) -> bool:
         return True
 
 
-__all__ = ["CONTRACT_PLUGIN", "BackendContract", "ContractPipeline", "assert_gone", "is_running",
-           "processes_of"]
+__all__ = [
+    "CONTRACT_PLUGIN",
+    "DEFAULT_RESOURCES",
+    "BackendContract",
+    "ContractPipeline",
+    "assert_gone",
+    "is_running",
+    "processes_of",
+]

@@ -240,6 +240,12 @@ class Workflow(Block):
         item fail. Nothing to do here.
         """
 
+    def items_queued(self, running: int, pending: int) -> None:
+        """A backend with a queue (a cluster) says how many items run and wait now.
+
+        A MapWorkflow shows it in its progress display. Nothing to do here.
+        """
+
     def run_sinks(self, **inputs: Any) -> list[dict[str, Any]]:
         """Run the inner graph; return the outputs dict of each terminal block.
 

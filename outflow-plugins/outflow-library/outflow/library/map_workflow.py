@@ -158,7 +158,7 @@ class MapWorkflow(Workflow):
         cpus = resources.get("cpus_per_task")
         if cpus is not None and (not isinstance(cpus, int) or isinstance(cpus, bool)
                                  or cpus < 1):
-            raise ValueError(f"{self.label}: cpus_per_task must be a positive integer, "
+            raise GraphError(f"{self.label}: cpus_per_task must be a positive integer, "
                              f"got {cpus!r}")
         self.map_on: dict[str, str] | None = dict(map_on) if map_on else None
         self.requested_output_name = output_name
@@ -385,6 +385,12 @@ class MapWorkflow(Workflow):
         index = getattr(item, "index", None)
         if state is not None and index is not None:
             state.landed(index, result)
+
+    def items_queued(self, running: int, pending: int) -> None:
+        """A backend with a queue says how many items run and wait (progress display)."""
+        state = self._run_state
+        if state is not None:
+            state.progress.queued(running, pending)
 
     def _store(self, key: str, result: Any) -> None:
         """Write one item's cache entry (in the process that computed it)."""

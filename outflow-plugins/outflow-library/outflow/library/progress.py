@@ -8,7 +8,9 @@ work or every few seconds.
 Who feeds it: a MapWorkflow counts the items it runs in its own process (any
 in-process backend, including the base class's sequential ``map``, in any thread),
 and backends that run items elsewhere call ``workflow.item_returned(item, result)``
-as results land in the driver; each item is counted once either way.
+as results land in the driver; each item is counted once either way. A backend with
+a queue (a cluster) also says how many items run and wait there
+(``workflow.items_queued(running, pending)``), shown beside the counts.
 Updates are cheap (one clock read) and the display is throttled, so feeding it
 per item costs nothing measurable.
 """
@@ -67,6 +69,8 @@ class MapProgress:
         self._logged_done = 0
         self._logged = False
         self.closed = False
+        #: (running, pending) items, when a backend with a queue says (a cluster)
+        self.queue: tuple[int, int] | None = None
 
     # -- feeding ------------------------------------------------------------------
     def advance(self, done: int = 1, failed: int = 0) -> None:
@@ -84,6 +88,19 @@ class MapProgress:
             or now - self._last_log >= LOG_INTERVAL
         ) and now - self.start >= QUIET_BELOW:
             self._log(now)
+
+    def queued(self, running: int, pending: int) -> None:
+        """How many items run and wait in a backend's queue now (shown with the counts).
+
+        The bar is redrawn when that changes: on a cluster, items may wait in the
+        queue for a long time before any of them finishes."""
+        if self.queue == (running, pending):
+            return
+        self.queue = (running, pending)
+        now = time.monotonic()
+        if (self.tty and (self._drawn or now - self.start >= QUIET_BELOW)
+                and now - self._last_draw >= REDRAW_INTERVAL):
+            self._draw(now)
 
     def close(self) -> None:
         """Final state: the bar is completed with a newline, a summary line is logged."""
@@ -103,8 +120,10 @@ class MapProgress:
         """``3/8 items, 0 failed, 00:02 elapsed, ~00:03 left``."""
         now = time.monotonic() if now is None else now
         elapsed = now - self.start
-        parts = [f"{self.done}/{self.total} items", f"{self.failed} failed",
-                 f"{_clock(elapsed)} elapsed"]
+        parts = [f"{self.done}/{self.total} items", f"{self.failed} failed"]
+        if self.queue is not None and self.done < self.total:
+            parts += [f"{self.queue[0]} running", f"{self.queue[1]} pending"]
+        parts.append(f"{_clock(elapsed)} elapsed")
         if 0 < self.done < self.total:
             left = elapsed / self.done * (self.total - self.done)
             parts.append(f"~{_clock(left)} left")
