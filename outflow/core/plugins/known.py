@@ -6,8 +6,7 @@ on who provides it. A name of ours (``parallel``) is provided by a distribution 
 name gets no ``pip install`` hint at all: suggesting ``pip install outflow-<typo>``
 invites installing whatever someone publishes under that name.
 
-Only distributions that exist are listed; a new one (Slurm, MPI) adds its line when
-it ships.
+Only distributions that exist are listed; a new one (MPI) adds its line when it ships.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ KNOWN_DISTRIBUTIONS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
     "outflow-sequential": ("sequential", {"backends": ("default", "sequential")}),
     "outflow-multiprocessing": ("multiprocessing",
                                 {"backends": ("parallel", "multiprocessing")}),
+    "outflow-slurm": ("slurm", {"backends": ("slurm",)}),
     "outflow-management": ("management", {"commands": ("management",)}),
     "outflow-library": ("library", {"blocks": ("MapWorkflow",)}),
 }
