@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-venv.sh .venv
-scripts/services/postgres.sh install   # the database tests start their own throwaway server
+# The services the tests run against: installed here, started and stopped by the tests
+# themselves (a throwaway PostgreSQL server, a one-node Slurm cluster).
+scripts/services/postgres.sh install
+scripts/services/slurm.sh install
+# Installed above: a test that cannot start them fails instead of being skipped.
+export OUTFLOW_TEST_REQUIRE_SERVICES=1
 .venv/bin/ruff check .
 .venv/bin/python -m pytest -q "$@"

@@ -12,6 +12,15 @@ install them in a fresh virtual environment.
 here (``initdb`` + ``pg_ctl`` as the ``postgres`` user, in a temporary directory of the
 system's made traversable for it, on a free port of 127.0.0.1, fsync off) unless
 ``OUTFLOW_TEST_POSTGRES`` names a running one, and stopped at the end.
+
+:func:`slurm_conf` is a real Slurm cluster of one node (slurmctld, slurmd, munged) for
+the session: started by ``scripts/services/slurm.sh start`` in a directory of the
+system's temporary directory, on two free ports (so that it never meets a cluster
+already running here), unless ``OUTFLOW_TEST_SLURM_CONF`` names the ``slurm.conf`` of
+a running one, and stopped at the end.
+
+Without PostgreSQL or Slurm installed, the tests that need them are skipped, except
+under ``scripts/test.sh`` (and CI), which installs them: there a missing one fails.
 """
 
 from __future__ import annotations
@@ -19,8 +28,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +44,7 @@ import pytest
 from outflow.core.commands import RootCommand
 
 REPO = Path(__file__).resolve().parents[1]
+SLURM_SCRIPT = REPO / "scripts" / "services" / "slurm.sh"
 
 
 @pytest.fixture(autouse=True)
@@ -211,12 +224,21 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
 
 
 @pytest.fixture(scope="session")
-def outflow_postgres_server() -> Iterator[Any]:
+def services_required() -> bool:
+    """Whether the services the tests run against (PostgreSQL, Slurm) must be there:
+    under ``scripts/test.sh``, which installs them (``OUTFLOW_TEST_REQUIRE_SERVICES``),
+    and under CI. Elsewhere their tests are skipped when they are missing."""
+    return bool(os.environ.get("OUTFLOW_TEST_REQUIRE_SERVICES") or os.environ.get("CI"))
+
+
+@pytest.fixture(scope="session")
+def outflow_postgres_server(services_required: bool) -> Iterator[Any]:
     """A real PostgreSQL server for the whole session (see the module docstring).
 
     Overrides the test helpers' fixture of the same name, which skips when PostgreSQL
-    is missing: here that is a failure under CI. Their ``postgresql_fixture`` (a fresh
-    database with admin and user roles, dropped afterwards) uses this server.
+    is missing: here that is a failure under scripts/test.sh and CI. Their
+    ``postgresql_fixture`` (a fresh database with admin and user roles, dropped
+    afterwards) uses this server.
     """
     from outflow.core.test.postgres import (
         find_bin_dir,
@@ -231,7 +253,7 @@ def outflow_postgres_server() -> Iterator[Any]:
     if find_bin_dir() is None:
         message = ("PostgreSQL is not installed: run scripts/services/postgres.sh install "
                    "or set OUTFLOW_TEST_POSTGRES")
-        if os.environ.get("CI"):  # CI installs it (scripts/test.sh): its absence is a failure
+        if services_required:  # scripts/test.sh installs it: its absence is a failure
             pytest.fail(message)
         pytest.skip(message)
     # In the system's temporary directory, not under pytest's base directory: any pytest
@@ -242,6 +264,39 @@ def outflow_postgres_server() -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def slurm_conf(services_required: bool) -> Iterator[Path]:
+    """The ``slurm.conf`` of a running cluster whose node is idle."""
+    given = os.environ.get("OUTFLOW_TEST_SLURM_CONF")
+    if given:
+        yield Path(given)
+        return
+    if not all(shutil.which(name) for name in ("slurmctld", "slurmd", "munged", "sbatch")):
+        message = "Slurm is not installed: run scripts/services/slurm.sh install"
+        if services_required:
+            pytest.fail(message)
+        pytest.skip(message)
+    if os.geteuid() != 0:
+        pytest.skip("the test cluster's daemons run as root")
+    directory = Path(tempfile.mkdtemp(prefix="outflow-slurm-"))
+    ports = {"SLURMCTLD_PORT": str(_free_port()), "SLURMD_PORT": str(_free_port())}
+    started = subprocess.run([str(SLURM_SCRIPT), "start", str(directory)],
+                             capture_output=True, text=True, env={**os.environ, **ports},
+                             timeout=120)
+    try:
+        assert started.returncode == 0, f"the Slurm cluster did not start:\n{started.stderr}"
+        yield directory / "slurm.conf"
+    finally:
+        subprocess.run([str(SLURM_SCRIPT), "stop", str(directory)], capture_output=True,
+                       timeout=120, check=False)
 
 
 # The plugin packages of tests/fixtures carry their authors' own tests: those run in

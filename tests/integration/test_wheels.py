@@ -381,10 +381,10 @@ def test_uninstalling_a_plugin_removes_what_it_provided(venv: Venv, pipeline_dir
 
     # A backend nobody provides, chosen from a pipeline's command: a usage error, and
     # no guessed `pip install` of a name nobody owns.
-    done = venv.run("noop", "--backend", "slurm", cwd=pipeline_dir)
+    done = venv.run("noop", "--backend", "lsf", cwd=pipeline_dir)
     assert done.returncode == 2, (done.stdout, done.stderr)
     message = done.stderr
-    assert "unknown backend 'slurm'" in message
+    assert "unknown backend 'lsf'" in message
     assert "pip install" not in message
     installed = re.search(r"installed: (.*)$", message.strip())
     assert installed is not None, message
@@ -397,3 +397,22 @@ def test_uninstalling_a_plugin_removes_what_it_provided(venv: Venv, pipeline_dir
     assert "unknown backend 'echo'" in done.stderr
     venv.ensure("outflow-hello")
     assert venv.plugins()["hello"]["provides"]["backends"] == ["echo"]
+
+
+def test_pip_install_outflow_slurm_is_all_the_slurm_backend_needs(
+        venv: Venv, pipeline_dir: Path) -> None:
+    done = venv.run("noop", "--backend", "slurm", cwd=pipeline_dir)
+    assert done.returncode == 2
+    assert ("backend 'slurm' is provided by outflow-slurm, which is not installed: "
+            "pip install outflow-slurm") in done.stderr
+    venv.pip("install", "-q", "--find-links", str(venv.wheels["outflow-slurm"].parent),
+             str(venv.wheels["outflow-slurm"]))
+    try:
+        record = venv.plugins()["slurm"]
+        assert (record["status"], record["distribution"], record["provides"]) == (
+            "loaded", "outflow-slurm", {"backends": ["slurm"]})
+        # A command without a map never reaches the cluster: it runs here.
+        done = venv.run("noop", "--backend", "slurm", cwd=pipeline_dir)
+        assert done.returncode == 0, done.stderr
+    finally:
+        venv.pip("uninstall", "-y", "-q", "outflow-slurm")

@@ -519,6 +519,21 @@ def test_part4_map_workflow_and_parallel_backend(tutorial: Tutorial) -> None:
     tutorial.passed.add("part 4")
 
 
+def test_part4_distribute_workflows_on_a_slurm_cluster(tutorial: Tutorial,
+                                                       slurm_conf: Path) -> None:
+    """"Simply run the command with the argument --backend slurm": outflow-slurm is
+    installed in the venv, the cluster is the session's one-node cluster."""
+    tutorial.require("part 4")
+    done = tutorial.run("manage.py", "compute_data", "--backend", "slurm",
+                        env={"SLURM_CONF": str(slurm_conf)}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    multiplier = 4
+    assert messages(done)[-1] == mapped([x * 2 * multiplier for x in range(6)])
+    assert transformed(done) == []  # the items ran in the array's elements, not here
+    logs = sorted((tutorial.pipeline / ".outflow").rglob("*.log"))
+    assert logs == []  # the map's directory (with its logs) is gone after success
+
+
 # ------------------------------------------------------------------ part 5
 
 

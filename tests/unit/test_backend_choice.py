@@ -22,13 +22,14 @@ def _error(name: str, host: PluginHost) -> str:
 def test_a_typo_gets_the_closest_name_and_no_install_hint():
     message = _error("paralel", PluginHost(LoadOptions()).load())
     assert message.startswith("unknown backend 'paralel' (did you mean 'parallel'?); "
-                              "installed: default, multiprocessing, parallel, sequential")
+                              "installed: default, multiprocessing, parallel, sequential, "
+                              "slurm")
     assert "pip install" not in message
 
 
 def test_a_name_nobody_provides_gets_no_install_hint():
-    message = _error("slurm", PluginHost(LoadOptions()).load())
-    assert message.startswith("unknown backend 'slurm'") and "pip install" not in message
+    message = _error("lsf", PluginHost(LoadOptions()).load())
+    assert message.startswith("unknown backend 'lsf'") and "pip install" not in message
 
 
 def test_autoload_off_says_which_plugin_provides_default_and_how_to_load_it():
@@ -44,6 +45,13 @@ def test_a_backend_of_ours_not_installed_names_its_distribution(monkeypatch):
     message = _error("parallel", PluginHost(LoadOptions()).load())
     assert message == ("backend 'parallel' is provided by outflow-multiprocessing, which is "
                        "not installed: pip install outflow-multiprocessing")
+
+
+def test_the_slurm_backend_not_installed_names_its_distribution(monkeypatch):
+    monkeypatch.setattr(host_module, "discover_entry_points", lambda: [])
+    message = _error("slurm", PluginHost(LoadOptions()).load())
+    assert message == ("backend 'slurm' is provided by outflow-slurm, which is not "
+                       "installed: pip install outflow-slurm")
 
 
 def test_the_table_lists_only_distributions_that_exist():

@@ -160,7 +160,8 @@ def test_options_of_the_command_and_the_global_ones_after_it(pipeline):
                                   "outflow compute_data -b ",
                                   "outflow management list_runs --limit 3 --backend "])
 def test_backend_names_and_aliases(pipeline, line):
-    assert completed(pipeline, line) == ["default", "multiprocessing", "parallel", "sequential"]
+    assert completed(pipeline, line) == ["default", "multiprocessing", "parallel", "sequential",
+                                         "slurm"]
 
 
 def test_backend_names_after_an_equal_sign(pipeline):
@@ -236,7 +237,7 @@ def test_completions_through_the_shell_complete_api(pipeline, monkeypatch, capsy
         def values(args: list[str], incomplete: str) -> list[str]:
             return [item.value for item in completion.get_completions(args, incomplete)]
 
-        assert values(["compute_data", "-b"], "s") == ["sequential"]
+        assert values(["compute_data", "-b"], "se") == ["sequential"]
         assert values(["-b", "parallel", "compute_data"], "--m") == ["--mode"]
         assert values(["management"], "cache") == ["cache"]
         assert values(["management", "cache"], "") == ["clear", "info"]
