@@ -18,14 +18,14 @@ PACKAGES=(slurmctld slurmd munge slurm-client)
 install() {
     if command -v slurmctld >/dev/null 2>&1 && command -v slurmd >/dev/null 2>&1 \
             && command -v munged >/dev/null 2>&1 && command -v sbatch >/dev/null 2>&1; then
-        echo "Slurm is installed: $(sbatch --version)" >&2
+        echo "Slurm is installed: $(slurmctld -V)" >&2
         return
     fi
     local sudo=""
     if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
     $sudo apt-get update -q
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
-    echo "Slurm installed: $(sbatch --version)" >&2
+    echo "Slurm installed: $(slurmctld -V)" >&2
 }
 
 write_config() {

@@ -139,13 +139,12 @@ def cancel(name: str) -> None:
                        capture_output=True, timeout=COMMAND_SECONDS, check=False)
 
 
-def cancel_pending(job_ids: Iterable[str]) -> None:
-    """``scancel`` the elements of these jobs that wait to start (not those running:
-    an element that wrote its result and is exiting must end COMPLETED)."""
-    ids = list(job_ids)
+def cancel_elements(elements: Iterable[str]) -> None:
+    """``scancel`` these array elements (``<job>_<index>``)."""
+    ids = sorted(elements)
     if ids and shutil.which("scancel") is not None:
-        subprocess.run(["scancel", "--state=PENDING", *ids], capture_output=True,
-                       timeout=COMMAND_SECONDS, check=False)
+        subprocess.run(["scancel", *ids], capture_output=True, timeout=COMMAND_SECONDS,
+                       check=False)
 
 
 def max_array_size() -> int:
@@ -157,5 +156,5 @@ def max_array_size() -> int:
     return 1001  # Slurm's default
 
 
-__all__ = ["SlurmError", "accounted", "cancel", "cancel_pending", "finished",
+__all__ = ["SlurmError", "accounted", "cancel", "cancel_elements", "finished",
            "max_array_size", "queue", "run", "submit"]

@@ -107,8 +107,8 @@ class MapSubmission:
         self.reasons_said: set[str] = set()
         #: since when squeue has been failing (None while it answers)
         self.queue_silent_since: float | None = None
-        #: whether the last squeue showed elements waiting to start
-        self.pending_seen = False
+        #: whether the last squeue showed elements of the map (waiting or running)
+        self.queued_seen = False
 
     # -- the map --------------------------------------------------------------------
     def run(self) -> list[Any]:
@@ -122,10 +122,7 @@ class MapSubmission:
         if self.failures:
             self._cancel()
             raise earliest(self.failures)
-        if self.pending_seen:
-            # Every item is back, yet the queue last showed elements waiting: requeued
-            # after a node or controller failure, they would run the items again.
-            commands.cancel_pending(self.arrays)
+        self._leave_nothing_queued()
         self.backend.active.difference_update(self.arrays)
         if not self.settings.keep_files:
             shutil.rmtree(self.map_dir, ignore_errors=True)
@@ -212,7 +209,7 @@ class MapSubmission:
             return False
         self.queue_silent_since = None
         running = sum(1 for state, _ in queued.values() if state == "RUNNING")
-        self.pending_seen = any(state == "PENDING" for state, _ in queued.values())
+        self.queued_seen = bool(queued)
         self.workflow.items_queued(running=running, pending=len(self.remaining) - running)
         self._say_why_pending(queued)
         gone: dict[str, list[int]] = {}
@@ -239,6 +236,25 @@ class MapSubmission:
                 if fields is not None:
                     self._ended_without_result(position, fields)
         return True
+
+    def _leave_nothing_queued(self) -> None:
+        """Every result is in: elements still queued a few polls later were requeued, or
+        are shown running by a controller that restarted from older state (they would
+        run items again, or hold a node): cancel them."""
+        left: dict[str, tuple[str, str]] = {}
+        for _cycle in range(GRACE_CYCLES + 1):
+            if not self.queued_seen:
+                return
+            try:
+                left = commands.queue(self.arrays)
+            except commands.SlurmError:
+                return  # the queue does not answer: what it holds is not ours to guess
+            self.queued_seen = bool(left)
+            time.sleep(self.settings.poll_interval)
+        if left:
+            log.debug("%s: cancelling elements left in the queue: %s", self.name,
+                      ", ".join(sorted(left)))
+            commands.cancel_elements(left)
 
     def _queue_unanswered(self, error: commands.SlurmError) -> None:
         """squeue failed: a busy or restarting controller answers again soon (results
