@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         RegisterMigrations,
         RegisterModels,
     )
+    from outflow.core.process_role import ProcessRole
     from outflow.core.runs import RunInfo
     from outflow.core.tasks.block import Block
 
@@ -62,6 +63,22 @@ def outflow_addhooks(pluginmanager: pluggy.PluginManager) -> None:
 
     Call ``pluginmanager.add_hookspecs(my_hookspecs_module)``. The call is historic:
     a plugin registered later still receives it.
+    """
+
+
+@hookspec(firstresult=True)
+def outflow_process_role(argv: list[str]) -> ProcessRole | None:
+    """Claim this process for a role other than "run the command line", or wrap it.
+
+    Called once per process (``outflow ...`` or ``manage.py``), after the plugins load
+    and before the pipeline is set up or the command line parsed. Return None to let
+    the command line run, or a :class:`~outflow.core.process_role.ProcessRole`: the
+    process calls ``role.run(run_command_line)`` and exits with what it returns. A
+    role may run the command line (doing something around it) or not at all: every
+    rank of ``mpiexec -n 3 python manage.py ...`` starts here, and only rank 0 runs the
+    command; the MPI plugin makes the others serve its map items, and has rank 0
+    release them when the command is over. Keep the decision cheap (environment
+    variables, no heavy import): every start pays for it.
     """
 
 

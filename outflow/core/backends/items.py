@@ -101,13 +101,23 @@ class ItemFailure(EngineError):
     """
 
     def __init__(self, label: str, index: int | None, error: BaseException, *,
-                 block_name: str | None = None, remote_traceback: str | None = None) -> None:
+                 block_name: str | None = None, remote_traceback: str | None = None,
+                 ran_on: str | None = None) -> None:
         self.label = label
         self.index = index
         self.error = error
         self.block_name = block_name if block_name is not None else failing_block(error)
         self.remote_traceback = remote_traceback
+        #: where the item ran, when a backend says (``MPI rank 2 (pid 123, host node7)``)
+        self.ran_on = ran_on
         super().__init__(self.describe())
+
+    def located(self, ran_on: str) -> ItemFailure:
+        """This failure, saying where its item ran (a backend that runs items on
+        several hosts or ranks calls it where the item ran, before sending it back)."""
+        self.ran_on = ran_on
+        self.args = (self.describe(),)
+        return self
 
     @classmethod
     def of(cls, workflow: Any, item: Mapping[str, Any], error: BaseException) -> ItemFailure:
@@ -120,7 +130,8 @@ class ItemFailure(EngineError):
         inner = self.error.error if isinstance(self.error, TaskError) else self.error
         where = f" in task {self.block_name}" if self.block_name else ""
         item = "an item" if self.index is None else f"item {self.index}"
-        return f"{self.label}: {item} failed{where}: {type(inner).__name__}: {inner}"
+        on = f"; it ran on {self.ran_on}" if self.ran_on else ""
+        return f"{self.label}: {item} failed{where}: {type(inner).__name__}: {inner}{on}"
 
     def traceback_text(self) -> str:
         """Where the item failed: the remote traceback, else this process's."""
@@ -137,7 +148,7 @@ class ItemFailure(EngineError):
     def state(self) -> dict[str, Any]:
         """The constructor's arguments (subclasses add theirs), the error made picklable."""
         return {"label": self.label, "index": self.index, "error": picklable(self.error),
-                "block_name": self.block_name}
+                "block_name": self.block_name, "ran_on": self.ran_on}
 
 
 class WorkerDied(ItemFailure, BackendError):
@@ -148,11 +159,12 @@ class WorkerDied(ItemFailure, BackendError):
     """
 
     def __init__(self, label: str, index: int | None, error: str | BaseException, *,
-                 block_name: str | None = None, remote_traceback: str | None = None) -> None:
+                 block_name: str | None = None, remote_traceback: str | None = None,
+                 ran_on: str | None = None) -> None:
         if not isinstance(error, BaseException):
             error = ProcessDied(error)
         super().__init__(label, index, error, block_name=block_name,
-                         remote_traceback=remote_traceback)
+                         remote_traceback=remote_traceback, ran_on=ran_on)
 
 
 class ProcessDied(RuntimeError):

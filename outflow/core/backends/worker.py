@@ -126,4 +126,36 @@ def run_chunk(workflow: Workflow, items: Sequence[Any],
     return results, None
 
 
-__all__ = ["ensure_worker", "finish_worker", "run_chunk", "start_worker"]
+def sendable(workflow: Workflow, items: Sequence[Any], held: list[Any],
+             failure: ItemFailure | None) -> tuple[list[Any], ItemFailure | None, bool]:
+    """What a worker can send back to the driver of ``held``, the results of ``items``
+    (in order), and of its chunk's ``failure``, when they do not all pickle.
+
+    Returns ``(results, failure, whole)``: the results up to the first that does not
+    pickle with cloudpickle, which fails its item (a ``TypeError`` saying so), and
+    ``whole`` False then: the chunk stops there. A failure that does not pickle itself
+    is replaced by one carrying its text. Call it when pickling the message failed:
+    the driver must always get an answer.
+    """
+    import cloudpickle
+
+    kept: list[Any] = []
+    for result in held:
+        try:
+            cloudpickle.dumps(result)
+        except Exception as error:  # noqa: BLE001 - any failure to pickle
+            item = items[len(kept)]
+            return kept, ItemFailure.of(workflow, item, TypeError(
+                "its result cannot be sent back to the driver: "
+                f"{type(error).__name__}: {error}")), False
+        kept.append(result)
+    if failure is not None:
+        try:
+            cloudpickle.dumps(failure)
+        except Exception:  # noqa: BLE001 - its text travels instead
+            failure = ItemFailure(failure.label, failure.index, RuntimeError(str(failure)),
+                                  block_name=failure.block_name, ran_on=failure.ran_on)
+    return kept, failure, True
+
+
+__all__ = ["ensure_worker", "finish_worker", "run_chunk", "sendable", "start_worker"]

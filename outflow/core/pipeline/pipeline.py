@@ -33,6 +33,8 @@ from outflow.core.pipeline.settings import Settings
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from outflow.core.process_role import ProcessRole
+
 
 class Pipeline:
     """A pipeline ready to run commands; use it as a context manager."""
@@ -58,13 +60,21 @@ class Pipeline:
         self.context: PipelineContext | None = None
         self.result: Any = None
         self.setup_error: BaseException | None = None
+        #: what a plugin made of this process (outflow_process_role); None: the usual
+        self.role: ProcessRole | None = None
         self._stack = ExitStack()
 
     # -- set-up -------------------------------------------------------------------
     def __enter__(self) -> Pipeline:
         try:
             self.options, self.ordered_argv = hoist_global_options(self.argv)
-            self.context = self._build_context(self.options)
+            from outflow.core.plugins.host import LoadOptions, PluginHost
+
+            host = PluginHost(LoadOptions.from_environment(self.options.plugins)).load()
+            self.role = host.hook.outflow_process_role(argv=list(self.argv))
+            if self.role is not None and not self.role.needs_pipeline:
+                return self  # the process serves another one (an MPI rank): no pipeline
+            self.context = self._build_context(self.options, host)
             self._stack.enter_context(activate(self.context))
             settings = self.context.settings
             self.context.host.add_pipeline_plugins(settings.plugin_modules(),
@@ -78,16 +88,13 @@ class Pipeline:
     def __exit__(self, *exc_info: Any) -> None:
         self._stack.close()
 
-    def _build_context(self, options: GlobalOptions) -> PipelineContext:
-        from outflow.core.plugins.host import LoadOptions, PluginHost
-
+    def _build_context(self, options: GlobalOptions, host: Any) -> PipelineContext:
         location = locate_pipeline(options.settings or self.settings_module, self.root_directory)
         overrides = {}
         if location.root is not None and not getattr(location.settings_module,
                                                      "ROOT_DIRECTORY", None):
             overrides["ROOT_DIRECTORY"] = str(location.root)
         settings = Settings(location.settings_module, **overrides)
-        host = PluginHost(LoadOptions.from_environment(options.plugins)).load()
         config = self._load_config(options, location.root, host)
         pipeline_context = PipelineContext(settings, config, host=host,
                                            root_directory=location.root)
@@ -144,7 +151,16 @@ class Pipeline:
 
     # -- running ------------------------------------------------------------------
     def run(self, argv: Sequence[str] | None = None) -> int:
-        """Run the command line; return the exit code (the result is in ``self.result``)."""
+        """Run the command line; return the exit code (the result is in ``self.result``).
+
+        A plugin that gave this process a role (:func:`outflow_process_role`) runs it
+        instead: it calls the command line, or serves the process's other purpose.
+        """
+        if self.role is not None:
+            return int(self.role.run(lambda: self._run_command_line(argv)))
+        return self._run_command_line(argv)
+
+    def _run_command_line(self, argv: Sequence[str] | None) -> int:
         from outflow.core.cli.app import EXIT_USAGE, build_root, describe, report, run_root
 
         if self.setup_error is not None:

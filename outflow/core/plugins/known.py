@@ -6,7 +6,7 @@ on who provides it. A name of ours (``parallel``) is provided by a distribution 
 name gets no ``pip install`` hint at all: suggesting ``pip install outflow-<typo>``
 invites installing whatever someone publishes under that name.
 
-Only distributions that exist are listed; a new one (MPI) adds its line when it ships.
+Only distributions that exist are listed; a new one adds its line when it ships.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ KNOWN_DISTRIBUTIONS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
     "outflow-multiprocessing": ("multiprocessing",
                                 {"backends": ("parallel", "multiprocessing")}),
     "outflow-slurm": ("slurm", {"backends": ("slurm",)}),
+    "outflow-mpi": ("mpi", {"backends": ("mpi",)}),
     "outflow-management": ("management", {"commands": ("management",)}),
     "outflow-library": ("library", {"blocks": ("MapWorkflow",)}),
 }

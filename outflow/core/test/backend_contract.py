@@ -19,7 +19,9 @@ not know ignored, ``close()`` twice, tracked block rows with the right ``map_ind
 with no process of the run left behind. Set :attr:`BackendContract.timeout` for a
 backend whose start is slow (a cluster's queue), and :attr:`BackendContract.resources`
 for one that refuses resources it does not know (a cluster checking its directives
-before submitting).
+before submitting). A backend whose commands start under a launcher (``mpiexec``)
+sets :attr:`BackendContract.launcher`, and ``ctrl_c_to_group = False`` when the
+launcher forwards Ctrl-C itself.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -136,10 +138,12 @@ class ContractPipeline:
     """A pipeline on disk running the contract plugin, and how to run its commands."""
 
     def __init__(self, root: Path, backend: str, config: Mapping[str, Any],
-                 timeout: float, resources: Mapping[str, Any] = DEFAULT_RESOURCES) -> None:
+                 timeout: float, resources: Mapping[str, Any] = DEFAULT_RESOURCES,
+                 launcher: Sequence[str] = ()) -> None:
         self.root = root
         self.backend = backend
         self.timeout = timeout
+        self.launcher = list(launcher)
         self.log = root / "contract.log"
         plugin = root / "plugins" / "contract" / "outflow_contract_plugin"
         plugin.mkdir(parents=True)
@@ -154,7 +158,8 @@ class ContractPipeline:
         (root / "config.json").write_text(json.dumps(settings))
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "outflow", *args, "--backend", self.backend]
+        return [*self.launcher, sys.executable, "-m", "outflow", *args, "--backend",
+                self.backend]
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a command of the pipeline with the backend; check it succeeded."""
@@ -200,12 +205,19 @@ class BackendContract:
     #: what it does not know (a cluster checking its directives before submitting)
     #: narrows them to resources it accepts.
     resources: ClassVar[Mapping[str, Any]] = DEFAULT_RESOURCES
+    #: The program that starts the command, before ``python -m outflow`` (an MPI
+    #: launcher: ``("mpiexec", "-n", "3")``); none by default.
+    launcher: ClassVar[Sequence[str]] = ()
+    #: Ctrl-C reaches the whole process group, as in a terminal. A backend started
+    #: by a launcher that forwards Ctrl-C to its processes itself sets False: SIGINT
+    #: then goes to the launcher only.
+    ctrl_c_to_group: ClassVar[bool] = True
 
     @pytest.fixture
     def contract(self, tmp_path: Path) -> ContractPipeline:
         assert self.backend, f"{type(self).__name__}: set `backend` to the backend's name"
         return ContractPipeline(tmp_path / "pipeline", self.backend, self.config,
-                                self.timeout, self.resources)
+                                self.timeout, self.resources, self.launcher)
 
     # -- results --------------------------------------------------------------------
     def test_results_come_back_in_input_order(self, contract: ContractPipeline) -> None:
@@ -312,7 +324,10 @@ class BackendContract:
                 assert process.poll() is None, process.communicate()
                 assert time.monotonic() < deadline, "no item started"
                 time.sleep(0.05)
-            os.killpg(process.pid, signal.SIGINT)
+            if self.ctrl_c_to_group:
+                os.killpg(process.pid, signal.SIGINT)
+            else:
+                process.send_signal(signal.SIGINT)
             _out, err = process.communicate(timeout=INTERRUPT_SECONDS)
         finally:
             if process.poll() is None:

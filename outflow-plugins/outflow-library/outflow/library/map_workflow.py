@@ -77,11 +77,12 @@ class MapItemError(ItemFailure):
 
     def __init__(self, label: str, index: int | None, error: BaseException, *,
                  completed: Mapping[int, Any] | None = None, total: int | None = None,
-                 block_name: str | None = None, remote_traceback: str | None = None) -> None:
+                 block_name: str | None = None, remote_traceback: str | None = None,
+                 ran_on: str | None = None) -> None:
         self.completed = dict(completed or {})
         self.total = total
         super().__init__(label, index, error, block_name=block_name,
-                         remote_traceback=remote_traceback)
+                         remote_traceback=remote_traceback, ran_on=ran_on)
 
     def describe(self) -> str:
         message = super().describe()
@@ -338,7 +339,7 @@ class MapWorkflow(Workflow):
             raise MapItemError(
                 self.label, error.index, error.error, completed=completed,
                 total=len(results), block_name=error.block_name,
-                remote_traceback=error.remote_traceback,
+                remote_traceback=error.remote_traceback, ran_on=error.ran_on,
             ) from error
         if state.results:  # a backend error says so; an interrupt is said once, later
             logger.log(logging.DEBUG if isinstance(error, KeyboardInterrupt) else logging.WARNING,

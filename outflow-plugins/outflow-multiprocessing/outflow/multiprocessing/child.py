@@ -34,7 +34,7 @@ from typing import Any
 import cloudpickle
 
 from outflow.core.backends import BackendError, ItemFailure
-from outflow.core.backends.worker import ensure_worker, finish_worker, run_chunk
+from outflow.core.backends.worker import ensure_worker, finish_worker, run_chunk, sendable
 from outflow.core.interrupts import Interrupted, die_of, signals_interrupt
 
 #: A worker sends the results it holds once this many seconds passed since it last
@@ -170,27 +170,10 @@ class _Chunk:
         try:
             data = cloudpickle.dumps((self.start + offset, held, failure, finished))
         except Exception:  # noqa: BLE001 - the driver must get an answer
-            data = self._without_unpicklable(held, offset, failure)
-            self.connection.send_bytes(data)
+            kept, failure, _whole = sendable(self.workflow, self.items[offset:], held, failure)
+            self.connection.send_bytes(cloudpickle.dumps((self.start + offset, kept, failure,
+                                                          True)))
             raise _ChunkOver from None
         self.connection.send_bytes(data)
         self.offset += len(held)
         self.held = []
-
-    def _without_unpicklable(self, held: list[Any], offset: int,
-                             failure: ItemFailure | None) -> bytes:
-        kept: list[Any] = []
-        for result in held:
-            try:
-                cloudpickle.dumps(result)
-            except Exception as error:  # noqa: BLE001
-                item = self.items[offset + len(kept)]
-                failure = ItemFailure.of(self.workflow, item, TypeError(
-                    "its result cannot be sent back to the driver: "
-                    f"{type(error).__name__}: {error}"))
-                return cloudpickle.dumps((self.start + offset, kept, failure, True))
-            kept.append(result)
-        if failure is not None:  # the failure itself does not pickle: its text does
-            failure = ItemFailure(failure.label, failure.index, RuntimeError(str(failure)),
-                                  block_name=failure.block_name)
-        return cloudpickle.dumps((self.start + offset, kept, failure, True))
