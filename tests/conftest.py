@@ -302,3 +302,22 @@ def slurm_conf(services_required: bool) -> Iterator[Path]:
 # The plugin packages of tests/fixtures carry their authors' own tests: those run in
 # the virtual environments that install them (tests/integration), not here.
 collect_ignore_glob = ["fixtures/*"]
+
+
+@pytest.fixture(scope="session")
+def mpiexec(services_required: bool) -> Path:
+    """The ``mpiexec`` of the test environment (the ``mpich`` wheel's, next to this
+    Python), with mpi4py importable: what the MPI backend's tests launch ranks with."""
+    launcher = Path(sys.executable).parent / "mpiexec"
+    try:
+        import mpi4py  # noqa: F401 - only whether it is there
+    except ImportError:
+        launcher = Path("/nonexistent")
+    if not launcher.exists():
+        message = ("mpi4py or the mpich wheel is missing: scripts/setup-venv.sh installs "
+                   "them (the test extra)")
+        if services_required:
+            pytest.fail(message)
+        pytest.skip(message)
+    return launcher
+

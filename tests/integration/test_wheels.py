@@ -416,3 +416,54 @@ def test_pip_install_outflow_slurm_is_all_the_slurm_backend_needs(
         assert done.returncode == 0, done.stderr
     finally:
         venv.pip("uninstall", "-y", "-q", "outflow-slurm")
+
+
+MAPPED_COMMAND = """
+
+from outflow.library.workflows import MapWorkflow
+
+
+@as_task
+def Values() -> {"value_array": list}:
+    return list(range(6))
+
+
+@as_task
+def Square(value: int) -> {"square": int}:
+    import os
+    return {"square": value * value, "pid": os.getpid()}["square"]
+
+
+@as_task
+def Show(squares: list):
+    print("SQUARES", [outputs[0]["square"] for outputs in squares])
+
+
+@RootCommand.subcommand(db_untracked=True)
+class Mapped(Command):
+    def setup_tasks(self):
+        Values() | MapWorkflow(Square(), output_name="squares") | Show()
+"""
+
+
+def test_pip_install_outflow_mpi_and_mpich_is_all_the_mpi_backend_needs(
+        venv: Venv, pipeline_dir: Path) -> None:
+    """The MPI backend from its wheel, with mpi4py and the mpich wheel from the package
+    index: ``mpiexec -n 3`` of that venv runs a map on the ranks."""
+    with open(pipeline_dir / "mypipe" / "commands.py", "a") as commands:
+        commands.write(MAPPED_COMMAND)
+    venv.pip("install", "-q", "--find-links", str(venv.wheels["outflow-mpi"].parent),
+             str(venv.wheels["outflow-mpi"]), "mpich")
+    try:
+        record = venv.plugins()["mpi"]
+        assert (record["status"], record["distribution"], record["provides"]) == (
+            "loaded", "outflow-mpi", {"backends": ["mpi"]})
+        done = subprocess.run(
+            ["timeout", "60", str(venv.root / "bin" / "mpiexec"), "-n", "3",
+             str(venv.python), "-m", "outflow", "mapped", "--backend", "mpi"],
+            capture_output=True, text=True, cwd=pipeline_dir, env=venv.env())
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count("SQUARES [0, 1, 4, 9, 16, 25]") == 1, done.stdout
+    finally:
+        venv.pip("uninstall", "-y", "-q", "outflow-mpi", "mpi4py", "mpich")
+

@@ -22,8 +22,8 @@ def _error(name: str, host: PluginHost) -> str:
 def test_a_typo_gets_the_closest_name_and_no_install_hint():
     message = _error("paralel", PluginHost(LoadOptions()).load())
     assert message.startswith("unknown backend 'paralel' (did you mean 'parallel'?); "
-                              "installed: default, multiprocessing, parallel, sequential, "
-                              "slurm")
+                              "installed: default, mpi, multiprocessing, parallel, "
+                              "sequential, slurm")
     assert "pip install" not in message
 
 

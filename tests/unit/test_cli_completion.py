@@ -160,8 +160,8 @@ def test_options_of_the_command_and_the_global_ones_after_it(pipeline):
                                   "outflow compute_data -b ",
                                   "outflow management list_runs --limit 3 --backend "])
 def test_backend_names_and_aliases(pipeline, line):
-    assert completed(pipeline, line) == ["default", "multiprocessing", "parallel", "sequential",
-                                         "slurm"]
+    assert completed(pipeline, line) == ["default", "mpi", "multiprocessing", "parallel",
+                                         "sequential", "slurm"]
 
 
 def test_backend_names_after_an_equal_sign(pipeline):

@@ -1,0 +1,132 @@
+"""One map on the MPI workers: chunks out, results in, failures named.
+
+The driver hands each worker a chunk, polls for answers from any of them, and hands
+the next chunk to whichever finished. Chunks follow guided self-scheduling, as in the
+parallel backend: ``ceil(left / (2 x workers))`` items each, so a map of trivial items
+costs a few dozen messages, and long items go one at a time once half are done. The
+workflow (pickled once per map) goes with the first chunk each worker gets.
+
+Results are stored by position as they land and reported to the workflow
+(``workflow.item_returned``). After a failure nothing more is sent; the chunks
+already running end (they may hold an earlier failing item), then the failure of
+the first failing item in input order is raised. A worker stopped by a signal says
+so: a :class:`~outflow.core.backends.WorkerDied` naming the item, the rank and the
+signal; it gets no more chunks in this run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from outflow.core.backends import BackendError, ItemFailure, WorkerDied, earliest
+from outflow.mpi.ranks import TO_DRIVER, TO_WORKER, Link, mpi
+
+
+class MapDispatch:
+    """Run ``items`` of ``workflow`` on (up to ``window``) workers of ``link``."""
+
+    def __init__(self, link: Link, workflow: Any, items: Sequence[Any], window: int,
+                 token: int, payload: bytes, loaded: dict[int, int]) -> None:
+        self.link = link
+        self.workflow = workflow
+        self.label = str(getattr(workflow, "label", workflow))
+        self.items = items
+        self.total = len(items)
+        self.workers = link.workers[:max(1, window)]
+        self.token = token
+        self.payload = payload
+        #: worker rank -> token of the map whose workflow it holds (kept across maps)
+        self.loaded = loaded
+        self.results: list[Any] = [None] * self.total
+        self.next = 0  # first position not handed out
+        self.failures: list[ItemFailure] = []
+        #: worker rank -> its chunk: [first position not returned yet, stop]
+        self.busy: dict[int, list[int]] = {}
+        self.returned = 0  # results that came back
+
+    def run(self) -> list[Any]:
+        for rank in self.workers:
+            self._feed(rank)
+        any_source = mpi().ANY_SOURCE
+        try:
+            while self.busy:
+                got = self.link.receive(any_source, TO_DRIVER)
+                assert got is not None  # no timeout
+                self._answer(*got)
+        except BaseException:
+            # Ctrl-C or a failure of the driver: these workers will not read the
+            # release before their chunk is over.
+            self.link.busy.update(self.busy)
+            raise
+        if self.failures:
+            raise earliest(self.failures)
+        if self.returned != self.total:  # never a list with holes
+            raise BackendError(f"{self.label}: {self.total - self.returned} item(s) never "
+                               "came back from the MPI workers")
+        return self.results
+
+    # -- handing out ------------------------------------------------------------------
+    def _chunk(self) -> tuple[int, int] | None:
+        left = self.total - self.next
+        if self.failures or left <= 0:
+            return None
+        size = max(1, math.ceil(left / (2 * len(self.workers))))
+        start, self.next = self.next, self.next + size
+        return start, self.next
+
+    def _feed(self, rank: int) -> None:
+        chunk = self._chunk()
+        if chunk is None:
+            return
+        start, stop = chunk
+        payload = self.payload if self.loaded.get(rank) != self.token else None
+        self.link.send(("chunk", self.token, payload, start, list(self.items[start:stop]),
+                        self.label), rank, TO_WORKER)
+        self.loaded[rank] = self.token
+        self.busy[rank] = [start, stop]
+
+    # -- answers ----------------------------------------------------------------------
+    def _answer(self, rank: int, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "results":
+            _, first, results, failure, finished = message
+            items, stored = self.items, self.results
+            returned = self.workflow.item_returned
+            for position, result in enumerate(results, first):
+                stored[position] = result
+                returned(items[position], result)
+            self.returned += len(results)
+            chunk = self.busy.get(rank)
+            if chunk is not None:
+                chunk[0] = first + len(results)
+            if failure is not None:
+                self.failures.append(failure)
+            if finished and rank in self.busy:
+                del self.busy[rank]
+                self._feed(rank)
+        elif kind in ("stopped", "bye"):
+            self._gone(rank, message)
+
+    def _gone(self, rank: int, message: tuple[Any, ...]) -> None:
+        """A worker left on its own (a stop signal): the item it ran failed, and it
+        takes no more chunks in this run."""
+        chunk = self.busy.pop(rank, None)
+        if rank in self.workers:
+            self.workers.remove(rank)
+        if rank in self.link.workers:
+            self.link.workers.remove(rank)
+        how, where = (message[2], message[3]) if message[0] == "stopped" else (None, message[1])
+        if chunk is not None and chunk[0] < chunk[1]:  # it had items left to run
+            position = message[1] if message[0] == "stopped" and message[1] is not None \
+                else chunk[0]
+            index = getattr(self.items[position], "index", position)
+            why = f"was stopped by {how}" if how else "left"
+            self.failures.append(WorkerDied(self.label, index, f"{where} {why}"))
+            return
+        if not self.workers and not self.failures and self.next < self.total:
+            raise BackendError(f"{self.label}: no MPI worker left to run the items")
+
+
+__all__ = ["MapDispatch"]

@@ -1,0 +1,194 @@
+"""A worker: an MPI process that runs map items for the driver until released.
+
+Ranks 1 to N-1 of ``mpiexec -n N`` start here (the hook ``outflow_process_role``,
+:mod:`outflow.mpi.launch`), and so do spawned workers (``python -m outflow.mpi.serve``).
+The loop waits for the driver's messages:
+
+- ``("chunk", token, payload, start, items, label)``: run ``items`` (positions
+  ``start``, ``start + 1``... of the map) with the map ``token``'s workflow; ``payload``
+  is that workflow, pickled, sent with the first chunk this worker gets of each map.
+  Its WorkerKit sets the process up the first time (plugins, context, the hook
+  ``outflow_worker_started``). Results go back as ``("results", first, results,
+  failure, finished)``: after an item when :data:`SEND_INTERVAL` has passed since the
+  last message (progress, and what finished is kept), and at the end of the chunk;
+- ``("stop",)``: end this worker's part (the hook ``outflow_worker_finished``: run
+  tracking writes its rows), answer ``("bye", rank)`` and return 0.
+
+SIGINT is ignored: MPI launchers forward Ctrl-C to every rank, and stopping the run
+is the driver's job (it releases the idle workers and ends the job if some still run
+an item). SIGTERM or SIGHUP stops the item being run; the worker tells the driver
+(``("stopped", position, signal name, where)``), writes its rows and leaves with
+status 0: a rank that dies of a signal makes most MPI launchers kill the whole job,
+the driver included, before it could record what happened.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from typing import Any
+
+from outflow.mpi.ranks import TO_DRIVER, TO_WORKER, Link, mpi
+
+#: A worker sends the results it holds once this many seconds passed since it last
+#: sent some (and at the end of each chunk).
+SEND_INTERVAL = 0.05
+
+
+def serve_world() -> int:
+    """Serve rank 0 of this job (a rank other than 0 of ``mpiexec -n N``)."""
+    comm = mpi().COMM_WORLD
+    return Worker(Link(comm, [0], spawned=False), driver=0).serve()
+
+
+def serve_parent() -> int:
+    """Serve the process that spawned this one (``python -m outflow.mpi.serve``)."""
+    parent = mpi().Comm.Get_parent()
+    if parent == mpi().COMM_NULL:
+        print("outflow.mpi.serve: not spawned by an outflow driver: nothing to serve "
+              "(start the pipeline with --backend mpi)", file=sys.stderr)
+        return 2
+    worker = Worker(Link(parent, [0], spawned=True), driver=0)
+    code = worker.serve()
+    parent.Disconnect()
+    return code
+
+
+class Worker:
+    """The loop of one worker; see the module doc."""
+
+    def __init__(self, link: Link, driver: int) -> None:
+        self.link = link
+        self.driver = driver
+        self.rank = link.comm.Get_rank()
+        kind = "spawned MPI process" if link.spawned else "MPI rank"
+        self.where = f"{kind} {self.rank} (pid {os.getpid()}, host {socket.gethostname()})"
+        self.workflows: dict[int, Any] = {}
+        self.position: int | None = None  # the item being run, for a stop signal
+
+    def serve(self) -> int:
+        from outflow.core.backends.worker import finish_worker
+        from outflow.core.interrupts import Interrupted, signal_name, signals_interrupt
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            with signals_interrupt((signal.SIGTERM, signal.SIGHUP)):
+                try:
+                    self._loop()
+                finally:
+                    finish_worker()  # still under the handlers: the rows are written
+        except Interrupted as interrupted:
+            self.say("stopped", self.position, signal_name(interrupted.signum), self.where)
+            return 0
+        self.say("bye", self.where)
+        return 0
+
+    def say(self, *message: Any) -> None:
+        self.link.send(message, self.driver, TO_DRIVER)
+
+    def _loop(self) -> None:
+        while True:
+            got = self.link.receive(self.driver, TO_WORKER)
+            assert got is not None  # no timeout
+            message = got[1]
+            if message[0] == "stop":
+                return
+            _, token, payload, start, items, label = message
+            workflow = self.workflows.get(token)
+            if workflow is None:
+                self.workflows.clear()  # one map at a time: the previous one is over
+                try:
+                    workflow = _load(payload)
+                except Exception as error:  # noqa: BLE001 - said to the driver, as a failure
+                    self._cannot_load(error, start, items, label)
+                    continue
+                self.workflows[token] = workflow
+            self._chunk(workflow, start, items)
+
+    def _cannot_load(self, error: BaseException, start: int, items: list[Any],
+                     label: str) -> None:
+        from outflow.core.backends import BackendError, ItemFailure
+
+        failure = ItemFailure(label, getattr(items[0], "index", start), BackendError(
+            f"{self.where} cannot run the map: {type(error).__name__}: {error}"))
+        self.say("results", start, [], failure, True)
+
+    def _chunk(self, workflow: Any, start: int, items: list[Any]) -> None:
+        from outflow.core.backends.worker import run_chunk
+
+        chunk = _Chunk(self, workflow, start, items)
+        # self.position stays set if a stop signal interrupts the item: serve() says it
+        try:
+            _results, failure = run_chunk(workflow, items, on_item=chunk.before,
+                                          on_result=chunk.held.append)
+        except _ChunkOver:
+            self.position = None
+            return
+        self.position = None
+        if failure is not None:
+            failure.located(self.where)
+        chunk.send(failure, finished=True)
+
+
+class _ChunkOver(BaseException):
+    """A result could not be sent: its item failed, the chunk stops (not an item error)."""
+
+
+class _Chunk:
+    """The results of one chunk, sent as they come (see the module doc)."""
+
+    def __init__(self, worker: Worker, workflow: Any, start: int, items: list[Any]) -> None:
+        self.worker = worker
+        self.workflow = workflow
+        self.start = start
+        self.items = items
+        self.held: list[Any] = []
+        self.offset = 0  # the held results are those of the items from this offset
+        self.last = time.monotonic()
+
+    def before(self, offset: int) -> None:
+        self.worker.position = self.start + offset
+        now = time.monotonic()
+        if self.held and now - self.last >= SEND_INTERVAL:
+            self.send(None, finished=False)
+            self.last = now
+
+    def send(self, failure: Any, finished: bool) -> None:
+        """Send the held results (and the chunk's failure); a result that does not
+        pickle fails its item, and the chunk stops there."""
+        import cloudpickle
+
+        from outflow.core.backends.worker import sendable
+
+        first, held = self.start + self.offset, self.held
+        try:
+            data = cloudpickle.dumps(("results", first, held, failure, finished))
+        except Exception:  # noqa: BLE001 - the driver must get an answer
+            held, failure, whole = sendable(self.workflow, self.items[self.offset:], held,
+                                            failure)
+            self.worker.say("results", first, held, failure, True)
+            if not whole or not finished:
+                raise _ChunkOver from None
+            return
+        self.worker.link.send_data(data, self.worker.driver, TO_DRIVER)
+        self.offset += len(held)
+        held.clear()  # in place: run_chunk appends to this list
+
+
+def _load(payload: bytes) -> Any:
+    """The map's workflow, this process set up for its run (plugins, context)."""
+    import pickle
+
+    from outflow.core.backends.worker import ensure_worker
+
+    workflow = pickle.loads(payload)
+    if workflow.worker_kit is not None:
+        ensure_worker(workflow.worker_kit)
+    return workflow
+
+
+if __name__ == "__main__":
+    sys.exit(serve_parent())
