@@ -64,6 +64,14 @@ def test_fifty_items_come_back_in_order_from_the_worker_ranks(
     assert done.stdout.count("RESULTS ") == 1  # printed by rank 0 alone
 
 
+def test_a_large_map_flows_both_ways_without_waiting_on_itself(
+        pipeline: ContractPipeline) -> None:
+    """Chunks large enough to be sent by rendezvous, queued while the worker sends its
+    results: neither side may block the other (the driver never waits in a send)."""
+    done = pipeline.run("contract_map", "--n", "20000", "--db-untracked")
+    assert pipeline.results(done) == [[{"result": value * 10}] for value in range(20000)]
+
+
 def test_a_raising_item_names_its_index_task_and_rank(pipeline: ContractPipeline) -> None:
     done = pipeline.run("contract_map", "--n", "8", "--fail-at", "5", "--db-untracked",
                         check=False)
@@ -97,6 +105,10 @@ def test_a_killed_rank_ends_the_job_within_seconds_and_finished_items_stay_cache
     pipeline.upgrade_database()
     process = _start(pipeline, "contract_map", "--n", "8", "--sleep", "2", "--cache")
     _wait_for(lambda: len(pipeline.logged("done")) >= 2, process)
+    # Items that finished a moment ago have written their cache entries; one that
+    # finishes as the job is killed may not have (it runs again, which is right).
+    finished = {value for value, _ in pipeline.logged("done")}
+    time.sleep(0.3)
     running = [pid for _, pid in pipeline.logged("start")]
     os.kill(running[-1], signal.SIGKILL)
     began = time.monotonic()
@@ -108,11 +120,11 @@ def test_a_killed_rank_ends_the_job_within_seconds_and_finished_items_stay_cache
     shown = subprocess.run([sys.executable, "-m", "outflow", "management", "list_runs"],
                            cwd=pipeline.root, capture_output=True, text=True, timeout=LIMIT)
     assert "crashed" in shown.stdout, shown.stdout
-    finished = {value for value, _ in pipeline.logged("done")}
     again = pipeline.run("contract_map", "--n", "8", "--sleep", "0", "--cache",
                          "--db-untracked")
     assert pipeline.results(again) == [[{"result": value * 10}] for value in range(8)]
-    assert {value for value, _ in pipeline.logged("start")} == set(range(8)) - finished
+    rerun = {value for value, _ in pipeline.logged("start")}
+    assert rerun and not rerun & finished, (rerun, finished)
 
 
 # -- tracking -------------------------------------------------------------------------------

@@ -29,7 +29,9 @@ TO_WORKER = 11
 #: Tag of the messages a worker sends to the driver.
 TO_DRIVER = 12
 #: Longest sleep between two polls: the latency of a message to an idle process.
-MAX_POLL_SLEEP = 0.005
+MAX_POLL_SLEEP = 0.002
+#: Longest sleep between two polls while a message sent has not been delivered.
+SENDING_POLL_SLEEP = 0.0005
 #: Seconds the driver waits for a released worker to say it wrote its rows.
 RELEASE_TIMEOUT = 10.0
 
@@ -52,9 +54,15 @@ class Link:
 
     def __init__(self, comm: Any, workers: list[int], spawned: bool) -> None:
         self.comm = comm
+        #: the workers that take items (one stopped by a signal leaves this list)
         self.workers = workers
+        #: every worker, released at the end whatever happened to it
+        self.members = list(workers)
         self.spawned = spawned
         self.released = False
+        #: sends not completed yet (the driver never blocks in a send: a worker busy
+        #: sending its results would never receive, and both would wait forever)
+        self.sending: list[Any] = []
         #: workers left running a chunk when a map stopped early (Ctrl-C)
         self.busy: set[int] = set()
         #: workers that had not answered the release in time (still running an item)
@@ -66,8 +74,24 @@ class Link:
         self.send_data(cloudpickle.dumps(message), dest, tag)
 
     def send_data(self, data: bytes, dest: int, tag: int) -> None:
-        """Send a message pickled already (with cloudpickle)."""
-        self.comm.send(data, dest=dest, tag=tag)
+        """Send a message pickled already (with cloudpickle), without waiting for the
+        receiver (``isend``: the message is kept until it is delivered)."""
+        self.sending.append(self.comm.isend(data, dest=dest, tag=tag))
+
+    def sent(self) -> bool:
+        """Whether every message sent was delivered (frees those that were)."""
+        if self.sending:
+            self.sending = [request for request in self.sending if not request.Test()]
+        return not self.sending
+
+    def flush(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the messages sent to be delivered."""
+        deadline = time.monotonic() + timeout
+        while not self.sent():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.001)
+        return True
 
     def poll(self, source: int, tag: int) -> tuple[int, Any] | None:
         """The next message with ``tag`` from ``source`` (or any), if one has come."""
@@ -76,6 +100,8 @@ class Link:
         MPI = mpi()
         status = MPI.Status()
         if not self.comm.Iprobe(source=source, tag=tag, status=status):
+            if self.sending:
+                self.sent()  # a send's progress, and its request freed
             return None
         data = self.comm.recv(source=status.Get_source(), tag=tag)
         return status.Get_source(), pickle.loads(data)
@@ -93,7 +119,10 @@ class Link:
             if deadline is not None and time.monotonic() >= deadline:
                 return None
             time.sleep(pause)
-            pause = min(MAX_POLL_SLEEP, pause * 2 or 0.00005)
+            # A large message goes once its receiver is there, and only as fast as this
+            # process calls into MPI: poll more often while one is on its way.
+            longest = SENDING_POLL_SLEEP if self.sending else MAX_POLL_SLEEP
+            pause = min(longest, pause * 2 or 0.00005)
 
     def release(self, timeout: float = RELEASE_TIMEOUT) -> list[int]:
         """Tell every worker to stop; wait for each to say it is done (its tracking rows
@@ -104,9 +133,9 @@ class Link:
         if self.released:
             return []
         self.released = True
-        for rank in self.workers:
+        for rank in self.members:
             self.send(("stop",), rank, TO_WORKER)
-        waiting = set(self.workers)
+        waiting = set(self.members)
         start = time.monotonic()
         deadline = start + timeout
         while waiting and time.monotonic() < deadline:
@@ -116,11 +145,13 @@ class Link:
             if got is None:
                 continue
             source, message = got
-            if message[0] in ("bye", "stopped"):
+            if message[0] == "bye":
                 waiting.discard(source)
         self.still_busy = sorted(waiting)
-        if self.spawned and not waiting:
-            self.comm.Disconnect()
+        if not waiting:
+            self.flush(1.0)
+            if self.spawned:
+                self.comm.Disconnect()
         return self.still_busy
 
     def end_busy(self, status: int = 1) -> None:

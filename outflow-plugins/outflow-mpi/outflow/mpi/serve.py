@@ -9,17 +9,21 @@ The loop waits for the driver's messages:
   is that workflow, pickled, sent with the first chunk this worker gets of each map.
   Its WorkerKit sets the process up the first time (plugins, context, the hook
   ``outflow_worker_started``). Results go back as ``("results", first, results,
-  failure, finished)``: after an item when :data:`SEND_INTERVAL` has passed since the
-  last message (progress, and what finished is kept), and at the end of the chunk;
+  failure, finished, seconds)`` (``seconds``: the time those items took, which sizes
+  the next chunks): after an item when :data:`SEND_INTERVAL` has passed since the last
+  message (progress, and what finished is kept), and at the end of the chunk;
+- ``("cancel", token)``: the map failed; its chunks queued here are not run (each is
+  answered with no results);
 - ``("stop",)``: end this worker's part (the hook ``outflow_worker_finished``: run
-  tracking writes its rows), answer ``("bye", rank)`` and return 0.
+  tracking writes its rows), answer ``("bye", where)`` and return 0.
 
 SIGINT is ignored: MPI launchers forward Ctrl-C to every rank, and stopping the run
 is the driver's job (it releases the idle workers and ends the job if some still run
 an item). SIGTERM or SIGHUP stops the item being run; the worker tells the driver
-(``("stopped", position, signal name, where)``), writes its rows and leaves with
-status 0: a rank that dies of a signal makes most MPI launchers kill the whole job,
-the driver included, before it could record what happened.
+(``("stopped", position, signal name, where)``), writes its rows, waits for the
+driver to release it and leaves with status 0: a rank that dies of a signal, or
+leaves early, makes most MPI launchers end the whole job, the driver included,
+before it could record what happened.
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ import signal
 import socket
 import sys
 import time
+from collections import deque
 from typing import Any
 
-from outflow.mpi.ranks import TO_DRIVER, TO_WORKER, Link, mpi
+from outflow.mpi.ranks import RELEASE_TIMEOUT, TO_DRIVER, TO_WORKER, Link, mpi
 
+#: Probes for messages that came while a chunk ran, before the next chunk starts.
+PROBES = 3
 #: A worker sends the results it holds once this many seconds passed since it last
 #: sent some (and at the end of each chunk).
 SEND_INTERVAL = 0.05
@@ -82,21 +89,61 @@ class Worker:
                     finish_worker()  # still under the handlers: the rows are written
         except Interrupted as interrupted:
             self.say("stopped", self.position, signal_name(interrupted.signum), self.where)
-            return 0
+            self._wait_for_release()
         self.say("bye", self.where)
+        self.link.flush(RELEASE_TIMEOUT)  # the driver reads it: then this process ends
         return 0
+
+    def _wait_for_release(self) -> None:
+        """After a stop signal: run nothing more, and leave when the driver releases
+        this worker. Leaving before would take the MPI job down: the driver may still
+        be sending to this rank (a chunk queued before it heard), and most MPI
+        libraries end the job on a message to a rank that is gone. Another stop
+        signal ends the wait."""
+        from outflow.core.interrupts import Interrupted, signals_interrupt
+
+        try:
+            with signals_interrupt((signal.SIGTERM, signal.SIGHUP)):
+                while True:
+                    got = self.link.receive(self.driver, TO_WORKER)
+                    if got is not None and got[1][0] == "stop":
+                        return
+        except Interrupted:
+            return
 
     def say(self, *message: Any) -> None:
         self.link.send(message, self.driver, TO_DRIVER)
 
     def _loop(self) -> None:
+        inbox: deque[tuple[Any, ...]] = deque()
+        cancelled: set[int] = set()
+
+        def take(message: tuple[Any, ...]) -> None:
+            if message[0] == "cancel":  # applies to the chunks before it in the inbox
+                cancelled.add(message[1])
+            else:
+                inbox.append(message)
+
         while True:
-            got = self.link.receive(self.driver, TO_WORKER)
-            assert got is not None  # no timeout
-            message = got[1]
+            if not inbox:
+                got = self.link.receive(self.driver, TO_WORKER)
+                assert got is not None  # no timeout
+                take(got[1])
+            # What else came: a cancel behind a queued chunk must be seen before it runs.
+            # A probe that finds nothing may just have pulled a message in (MPI makes
+            # progress then): probe again before concluding nothing came.
+            for _attempt in range(PROBES):
+                while (got := self.link.poll(self.driver, TO_WORKER)) is not None:
+                    take(got[1])
+            if not inbox:
+                continue
+            message = inbox.popleft()
             if message[0] == "stop":
                 return
             _, token, payload, start, items, label = message
+            if token in cancelled:  # the map failed: its queued chunks do not run
+                self.say("results", start, [], None, True, 0.0)
+                continue
             workflow = self.workflows.get(token)
             if workflow is None:
                 self.workflows.clear()  # one map at a time: the previous one is over
@@ -114,7 +161,7 @@ class Worker:
 
         failure = ItemFailure(label, getattr(items[0], "index", start), BackendError(
             f"{self.where} cannot run the map: {type(error).__name__}: {error}"))
-        self.say("results", start, [], failure, True)
+        self.say("results", start, [], failure, True, 0.0)
 
     def _chunk(self, workflow: Any, start: int, items: list[Any]) -> None:
         from outflow.core.backends.worker import run_chunk
@@ -147,14 +194,13 @@ class _Chunk:
         self.items = items
         self.held: list[Any] = []
         self.offset = 0  # the held results are those of the items from this offset
-        self.last = time.monotonic()
+        self.last = time.monotonic()  # when results were last sent (or the chunk began)
 
     def before(self, offset: int) -> None:
         self.worker.position = self.start + offset
         now = time.monotonic()
         if self.held and now - self.last >= SEND_INTERVAL:
             self.send(None, finished=False)
-            self.last = now
 
     def send(self, failure: Any, finished: bool) -> None:
         """Send the held results (and the chunk's failure); a result that does not
@@ -164,12 +210,14 @@ class _Chunk:
         from outflow.core.backends.worker import sendable
 
         first, held = self.start + self.offset, self.held
+        now = time.monotonic()
+        seconds, self.last = now - self.last, now
         try:
-            data = cloudpickle.dumps(("results", first, held, failure, finished))
+            data = cloudpickle.dumps(("results", first, held, failure, finished, seconds))
         except Exception:  # noqa: BLE001 - the driver must get an answer
             held, failure, whole = sendable(self.workflow, self.items[self.offset:], held,
                                             failure)
-            self.worker.say("results", first, held, failure, True)
+            self.worker.say("results", first, held, failure, True, seconds)
             if not whole or not finished:
                 raise _ChunkOver from None
             return
