@@ -170,5 +170,24 @@ def host_setup(host: Any) -> tuple[Any, list[str]] | None:
     return host.options, host.pipeline_plugins()
 
 
+def ship(workflow: Any, where: str, items: Any = None) -> bytes:
+    """``workflow`` (or ``items``, when given) pickled with cloudpickle for ``where``
+    (``"worker processes"``, ``"Slurm jobs"``...): a one-line error naming the map and
+    what must pickle when it does not."""
+    import cloudpickle
+
+    from outflow.core.backends.base import BackendError
+
+    try:
+        return cloudpickle.dumps(workflow if items is None else items)
+    except Exception as exc:
+        raise BackendError(
+            f"{getattr(workflow, 'label', workflow)}: cannot be sent to {where} "
+            f"({type(exc).__name__}: {exc}); tasks, their bound values and parameters, "
+            "the items and the pipeline's settings, configuration and arguments must be "
+            "picklable with cloudpickle"
+        ) from exc
+
+
 __all__ = ["ContextSnapshot", "WorkerKit", "context_snapshot", "extend_path", "host_setup",
-           "worker_kit"]
+           "ship", "worker_kit"]

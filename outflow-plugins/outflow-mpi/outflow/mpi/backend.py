@@ -140,10 +140,11 @@ class MPIBackend(Backend):
         """Run ``workflow.run_item`` for each item on the workers; results in input order."""
         if not items:
             return []
+        from outflow.core.backends.shipping import ship
         from outflow.mpi.dispatch import MapDispatch
 
         link = self.link()
-        payload = self._ship(workflow)
+        payload = ship(workflow, "MPI workers")
         self._tokens += 1
         return MapDispatch(link, workflow, items, self.window(link, resources), self._tokens,
                            payload, self._loaded).run()
@@ -159,19 +160,6 @@ class MPIBackend(Backend):
         if link.spawned and cpus > 1:
             count = max(1, count // cpus)
         return count
-
-    def _ship(self, workflow: Workflow) -> bytes:
-        import cloudpickle
-
-        try:
-            return cloudpickle.dumps(workflow)
-        except Exception as exc:
-            raise BackendError(
-                f"{getattr(workflow, 'label', workflow)}: cannot be sent to MPI workers "
-                f"({type(exc).__name__}: {exc}); tasks, their bound values and parameters, "
-                "and the pipeline's settings, configuration and arguments must be picklable "
-                "with cloudpickle"
-            ) from exc
 
     def close(self) -> None:
         """Release the workers: each writes its rows (``outflow_worker_finished``) and

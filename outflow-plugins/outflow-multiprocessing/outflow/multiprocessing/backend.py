@@ -103,28 +103,15 @@ class ParallelBackend(Backend):
         """Run ``workflow.run_item`` for each item in the pool; results in input order."""
         if not items:
             return []
+        from outflow.core.backends.shipping import ship
         from outflow.multiprocessing.dispatch import MapDispatch
 
         with self._lock:
             pool = self.pool()
-            payload = self._ship(workflow)
+            payload = ship(workflow, "worker processes")
             self._tokens += 1
             return MapDispatch(pool, workflow, items, self.workers_for(resources),
                                self._tokens, payload).run()
-
-    def _ship(self, workflow: Workflow) -> bytes:
-        """The workflow pickled for the workers, once per map."""
-        import cloudpickle
-
-        try:
-            return cloudpickle.dumps(workflow)
-        except Exception as exc:
-            raise BackendError(
-                f"{getattr(workflow, 'label', workflow)}: cannot be sent to worker processes "
-                f"({type(exc).__name__}: {exc}); tasks, their bound values and parameters, "
-                "and the pipeline's settings, configuration and arguments must be picklable "
-                "with cloudpickle"
-            ) from exc
 
     def close(self) -> None:
         """Stop the workers (each writes what it still buffers, e.g. tracking rows)."""

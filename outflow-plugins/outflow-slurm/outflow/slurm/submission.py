@@ -44,10 +44,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cloudpickle
-
 from outflow.core.atomic_write import write_atomically
-from outflow.core.backends import BackendError, ItemFailure, WorkerDied, earliest
+from outflow.core.backends import ItemFailure, WorkerDied, earliest
+from outflow.core.backends.shipping import ship
 from outflow.core.private_directory import check_private_file
 from outflow.slurm import commands
 from outflow.slurm.directives import Directives
@@ -129,15 +128,8 @@ class MapSubmission:
         return self.results
 
     def _write_payload(self) -> None:
-        try:
-            workflow = cloudpickle.dumps(self.workflow)
-            items = cloudpickle.dumps(list(self.items))
-        except Exception as exc:
-            raise BackendError(
-                f"{self.name}: cannot be sent to Slurm jobs ({type(exc).__name__}: {exc}); "
-                "tasks, their bound values and parameters, the items and the pipeline's "
-                "settings, configuration and arguments must be picklable with cloudpickle"
-            ) from exc
+        workflow = ship(self.workflow, "Slurm jobs")
+        items = ship(self.workflow, "Slurm jobs", items=list(self.items))
         (self.map_dir / "logs").mkdir(mode=0o700, exist_ok=True)
         write_atomically(self.map_dir / "workflow.pkl", workflow)
         write_atomically(self.map_dir / "items.pkl", items)
