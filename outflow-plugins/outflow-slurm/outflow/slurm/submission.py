@@ -73,6 +73,10 @@ USUAL_PENDING_REASONS = frozenset({"None", "Priority", "Resources", "JobArrayTas
 #: Seconds squeue may keep failing (a controller restarting, overloaded) before the
 #: map gives up.
 QUEUE_PATIENCE = 300.0
+#: Looks at the queue after a map's last result, :data:`LEFT_GRACE` seconds apart,
+#: before elements still shown running are taken for stale and cancelled.
+LEFT_CHECKS = 5
+LEFT_GRACE = 0.2
 #: Lines of an element's log quoted in a failure.
 TAIL_LINES = 8
 
@@ -230,23 +234,29 @@ class MapSubmission:
         return True
 
     def _leave_nothing_queued(self) -> None:
-        """Every result is in: elements still queued a few polls later were requeued, or
-        are shown running by a controller that restarted from older state (they would
-        run items again, or hold a node): cancel them."""
-        left: dict[str, tuple[str, str]] = {}
-        for _cycle in range(GRACE_CYCLES + 1):
-            if not self.queued_seen:
-                return
+        """Every result is in, so no element of the map has work left: one still waiting
+        was requeued (a node or a controller failed), one still running after a short
+        grace is shown so by a controller that restarted from older state. Either would
+        run an item again, or hold a node: cancel them. Elements ending (``COMPLETING``)
+        are left alone; most maps cost one ``squeue`` here, or none."""
+        if not self.queued_seen:
+            return  # the last look at the queue showed nothing of the map
+        for attempt in range(LEFT_CHECKS):
             try:
-                left = commands.queue(self.arrays)
+                queued = commands.queue(self.arrays)
             except commands.SlurmError:
                 return  # the queue does not answer: what it holds is not ours to guess
-            self.queued_seen = bool(left)
-            time.sleep(self.settings.poll_interval)
-        if left:
-            log.debug("%s: cancelling elements left in the queue: %s", self.name,
-                      ", ".join(sorted(left)))
-            commands.cancel_elements(left)
+            last = attempt == LEFT_CHECKS - 1
+            left = {element for element, (state, _) in queued.items()
+                    if state in ("PENDING", "REQUEUED", "RUNNING")}
+            stale = {element for element in left if last or queued[element][0] != "RUNNING"}
+            if stale:
+                log.debug("%s: cancelling elements left in the queue: %s", self.name,
+                          ", ".join(sorted(stale)))
+                commands.cancel_elements(stale)
+            if not left - stale:
+                return
+            time.sleep(LEFT_GRACE)
 
     def _queue_unanswered(self, error: commands.SlurmError) -> None:
         """squeue failed: a busy or restarting controller answers again soon (results
