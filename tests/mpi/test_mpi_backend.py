@@ -188,3 +188,32 @@ def test_other_commands_and_backends_under_mpiexec_release_the_ranks(
     pipeline.backend = "default"
     done = pipeline.run("contract_map", "--n", "4", "--db-untracked")
     assert pipeline.results(done) == [[{"result": value * 10}] for value in range(4)]
+
+
+# -- inside a Slurm allocation --------------------------------------------------------------
+@pytest.mark.parametrize("launch", ["srun --mpi=pmi2", "mpiexec -n 3"])
+def test_inside_a_slurm_allocation(pipeline: ContractPipeline, slurm_conf: Path,
+                                   launch: str) -> None:
+    """A batch job of 3 tasks on the test cluster runs the map on its ranks, started by
+    Slurm's own launcher (PMI-2) or by the MPI's (which starts its ranks through Slurm)."""
+    env = {**os.environ, "SLURM_CONF": str(slurm_conf)}
+    output = pipeline.root / "job.out"
+    command = " ".join([launch, sys.executable, "-m", "outflow", "contract_map", "--n", "6",
+                        "--db-untracked", "--backend", "mpi"])
+    submitted = subprocess.run(["sbatch", "--parsable", "--ntasks=3", f"--output={output}",
+                                f"--chdir={pipeline.root}", "--wrap", command],
+                               capture_output=True, text=True, env=env, timeout=LIMIT)
+    assert submitted.returncode == 0, submitted.stderr
+    job = submitted.stdout.strip().split(";")[0]
+    deadline = time.monotonic() + LIMIT
+    while subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True,
+                         env=env, timeout=LIMIT).stdout.strip():
+        if time.monotonic() > deadline:
+            subprocess.run(["scancel", job], env=env, timeout=LIMIT, check=False)
+            pytest.fail(f"the job did not end:\n{output.read_text()}")
+        time.sleep(0.5)
+    text = output.read_text()
+    assert text.count("RESULTS ") == 1, text  # rank 0 alone prints
+    assert pipeline.results(subprocess.CompletedProcess([], 0, text, "")) == [
+        [{"result": value * 10}] for value in range(6)]
+    assert len({pid for _, pid in pipeline.logged("start")}) == 2  # the two other ranks
