@@ -9,8 +9,9 @@ One :class:`Link` joins the driver to its workers, whichever way they started:
 
 Messages are bytes pickled with cloudpickle (items and results may be defined in
 ``__main__`` or in a function), two tags: :data:`TO_WORKER` (``("chunk", ...)``,
-``("stop",)``) and :data:`TO_DRIVER` (``("results", ...)``, ``("stopped", ...)``,
-``("bye", ...)``). Receiving polls (``Iprobe``, then a short sleep that grows): a
+``("cancel", token)``, ``("stop",)``) and :data:`TO_DRIVER` (``("results", ...)``,
+``("stopped", ...)``, ``("bye", ...)``), see :mod:`outflow.mpi.serve`. Sends never
+wait for their receiver (``isend``). Receiving polls (``Iprobe``, then a short sleep that grows): a
 blocking receive spins a core in most MPI libraries and would not let Python run its
 signal handlers, so neither an idle worker nor a waiting driver could be stopped.
 """
