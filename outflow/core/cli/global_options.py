@@ -85,6 +85,10 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
                  "--plan=mermaid.", metavar="FORMAT", implied="text"),
     GlobalOption(("-p",), "plugins", "Load plugin NAME, or block it with no:NAME.",
                  metavar="NAME", repeated=True),
+    GlobalOption(("--set",), "overrides",
+                 "Set one configuration value, over the file: --set "
+                 "parameters.compute.multiplier=5 (the value is read as YAML; repeatable).",
+                 metavar="KEY=VALUE", repeated=True),
 )
 
 #: Option string -> its declaration, for hoisting.
@@ -120,6 +124,7 @@ class GlobalOptions(Record):
     strict: bool
     plan: str | None
     plugins: list[str]
+    overrides: list[str]
 
     def __init__(self) -> None:
         for option in GLOBAL_OPTIONS:

@@ -145,9 +145,15 @@ class Pipeline:
         values: dict[str, Any] = {}
         if path is not None:
             from outflow.core.configuration.loader import load_config_file
+            from outflow.core.configuration.overrides import interpolate_environment
 
-            values = load_config_file(path)
-        return Config(merge_config(defaults, values), file=path)
+            values = interpolate_environment(load_config_file(path), path)
+        merged = merge_config(defaults, values)
+        if options.overrides:  # --set: the command line wins
+            from outflow.core.configuration.overrides import apply_overrides
+
+            merged = apply_overrides(merged, options.overrides)
+        return Config(merged, file=path)
 
     # -- running ------------------------------------------------------------------
     def run(self, argv: Sequence[str] | None = None) -> int:
