@@ -149,3 +149,49 @@ def test_debug_completes_nothing_from_a_database_without_tables(pipeline):
     sqlite3.connect(pipeline / "outflow.db").close()  # an empty file: no run table
     done = complete(pipeline, "outflow management debug ")
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "", "")
+
+
+# -- filters, and debug's default ----------------------------------------------------------
+def _ids(run_cli, cwd: Path, *filters: str) -> list[int]:
+    code, out, err = run_cli(["management", "list_runs", "--json", *filters], cwd)
+    assert code == 0, err
+    return [run["id"] for run in json.loads(out)]
+
+
+def test_list_runs_filters_by_state_command_and_start(two_runs, run_cli):
+    assert _ids(run_cli, two_runs, "--state", "failed") == [2]
+    assert _ids(run_cli, two_runs, "--state", "success") == [1]
+    assert _ids(run_cli, two_runs, "--state", "crashed") == []
+    assert _ids(run_cli, two_runs, "--command", "observations") == [2, 1]
+    assert _ids(run_cli, two_runs, "--command", "calibrate") == []
+    assert _ids(run_cli, two_runs, "--since", "1h") == [2, 1]
+    assert _ids(run_cli, two_runs, "--since", "2999-01-01") == []
+    with sqlite3.connect(two_runs / "outflow.db") as connection:  # run 1: crashed
+        connection.execute("UPDATE run SET state = 'running', end_time = NULL, pid = ?, "
+                           "process = 'another-boot:1' WHERE id = 1", (os.getpid(),))
+    connection.close()
+    assert _ids(run_cli, two_runs, "--state", "crashed") == [1]
+    assert _ids(run_cli, two_runs, "--state", "running") == []
+    code, out, _ = run_cli(["management", "list_runs", "--state", "interrupted"], two_runs)
+    assert (code, out.strip()) == (0, "No run matches.")
+
+
+def test_a_bad_since_is_one_line(two_runs, run_cli):
+    code, _out, err = run_cli(["management", "list_runs", "--since", "yesterday"], two_runs)
+    assert code == 2
+    assert "'yesterday' is neither a duration (30m, 2h, 3d, 1w) nor a date" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_debug_without_a_run_shows_the_latest_failed_one(two_runs, run_cli):
+    code, out, err = run_cli(["management", "debug"], two_runs)
+    assert code == 0, err
+    assert out.startswith("run 2 (") and "ValueError: boom" in out
+
+
+def test_debug_without_a_failed_run_says_so(pipeline, run_cli, restore_logging):
+    assert run_cli(["management", "db", "upgrade", "heads"], pipeline)[0] == 0
+    assert run_cli([COMMAND], pipeline)[0] == 0
+    code, _out, err = run_cli(["management", "debug"], pipeline)
+    assert code != 0
+    assert "no failed run recorded" in err

@@ -1,4 +1,5 @@
-"""``management debug RUN``: why a run failed (its failed blocks and their exceptions)."""
+"""``management debug [RUN]``: why a run failed (its failed blocks and their exceptions);
+the latest failed or crashed run when no run is named."""
 
 from __future__ import annotations
 
@@ -37,16 +38,26 @@ class Debug(Command):
     """Show the failed blocks of a run with their exception type, message and traceback."""
 
     def add_arguments(self) -> None:
-        self.add_argument("run", metavar="RUN", help="Run id, or the beginning of its uuid.",
+        self.add_argument("run", metavar="RUN", nargs="?", default=None,
+                          help="Run id, or the beginning of its uuid (default: the latest "
+                               "failed or crashed run).",
                           shell_complete=complete_runs)
 
     def setup_tasks(self) -> None:
         from outflow.core.pipeline import context
         from outflow.management.liveness import shown_state
-        from outflow.management.runs import duration, failed_blocks, find_run, local_time
+        from outflow.management.runs import (
+            duration,
+            failed_blocks,
+            find_run,
+            latest_failed_run,
+            local_time,
+        )
 
         databases = context.databases
-        run = find_run(databases, str(context.args.run))
+        reference = context.args.run
+        run = (latest_failed_run(databases) if reference is None
+               else find_run(databases, str(reference)))
         state = shown_state(run)
         print(f"run {run.id} ({run.uuid}): {run.command} [{state}]")
         print(f"  started {local_time(run.start_time)}, "

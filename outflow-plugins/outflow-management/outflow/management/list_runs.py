@@ -18,12 +18,23 @@ class ListRuns(Command):
     """
 
     help = ("List the recorded runs: id, command, start, duration and state, newest first.\n\n"
-            "A run still 'running' whose process is gone shows as 'crashed'. --json "
-            "prints every field in full, for scripts.")
+            "A run still 'running' whose process is gone shows as 'crashed'. Filter with "
+            "--state, --command and --since; --json prints every field in full, for "
+            "scripts.")
 
     def add_arguments(self) -> None:
+        from outflow.management.runs import STATES, parse_since
+
         self.add_argument("--limit", type=int, default=20, metavar="N",
                           help="Show at most N runs (0: all).")
+        self.add_argument("--state", choices=STATES,
+                          help="Only the runs in this state (crashed: running, but "
+                               "their process is gone).")
+        self.add_argument("--command", metavar="TEXT",
+                          help="Only the runs whose command line contains TEXT.")
+        self.add_argument("--since", type=parse_since, metavar="WHEN",
+                          help="Only the runs started since WHEN: 30m, 2h, 3d, 1w ago, or "
+                               "a date or time (2026-12-01, 2026-12-01T14:00).")
         self.add_argument("--json", action="store_true", dest="as_json",
                           help="Print a JSON array of the runs (fields in README).")
 
@@ -33,14 +44,17 @@ class ListRuns(Command):
         from outflow.management.liveness import shown_state
         from outflow.management.runs import duration, latest_runs, local_time
 
-        runs = latest_runs(context.databases, context.args.limit)
+        args = context.args
+        runs = latest_runs(context.databases, args.limit, state=args.state,
+                           command=args.command, since=args.since)
         if context.args.as_json:
             import json
 
             print(json.dumps([run_as_dict(run) for run in runs], indent=2))
             return
         if not runs:
-            print("No run recorded.")
+            filtered = args.state or args.command or args.since
+            print("No run matches." if filtered else "No run recorded.")
             return
         columns = [Column("id"), Column("command", WRAP), Column("start"),
                    Column("duration"), Column("state")]

@@ -66,10 +66,18 @@ def utc_time(value: datetime | None) -> str | None:
     return None if value is None else value.replace(tzinfo=timezone.utc).isoformat()
 
 
-def latest_runs(databases: Any, limit: int | None) -> list[Any]:
-    """Runs, newest first."""
+#: The states ``list_runs --state`` takes: those stored, and ``crashed`` (shown).
+STATES = ("running", "success", "failed", "interrupted", "crashed")
+
+
+def latest_runs(databases: Any, limit: int | None, *, state: str | None = None,
+                command: str | None = None, since: datetime | None = None) -> list[Any]:
+    """Runs, newest first: at most ``limit``, in ``state`` (as shown: ``crashed`` and
+    ``running`` are told apart by :func:`~outflow.management.liveness.shown_state`),
+    whose command contains ``command``, started at or after ``since`` (naive UTC)."""
     from sqlalchemy import select
 
+    from outflow.management.liveness import shown_state
     from outflow.management.models import Run
 
     if not has_database(databases):
@@ -78,10 +86,52 @@ def latest_runs(databases: Any, limit: int | None) -> list[Any]:
     query = select(table.c.id, table.c.uuid, table.c.command, table.c.start_time,
                    table.c.end_time, table.c.state, table.c.hostname, table.c.pid,
                    table.c.process, table.c.user, table.c.backend).order_by(table.c.id.desc())
-    if limit:
+    if state is not None:
+        query = query.where(table.c.state == ("running" if state == "crashed" else state))
+    if command:
+        query = query.where(table.c.command.contains(command, autoescape=True))
+    if since is not None:
+        query = query.where(table.c.start_time >= since)
+    live = state in ("running", "crashed")  # decided per row, after the query
+    if limit and not live:
         query = query.limit(limit)
     with databases.engine().connect() as connection:
-        return list(connection.execute(query).all())
+        runs = list(connection.execute(query).all())
+    if live:
+        runs = [run for run in runs if shown_state(run) == state]
+    return runs[:limit] if limit else runs
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """``--since``: ``30m``, ``2h``, ``3d``, ``1w`` ago, or a local date or time
+    (``2026-12-01``, ``2026-12-01T14:00``); naive UTC, as the database stores times."""
+    import re
+    from datetime import timedelta
+
+    now = datetime.now(timezone.utc) if now is None else now
+    match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text)
+    if match:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+        moment = now - timedelta(**{unit[match.group(2)]: int(match.group(1))})
+    else:
+        try:
+            moment = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is neither a duration (30m, 2h, 3d, 1w) nor a date "
+                             "(2026-12-01, 2026-12-01T14:00)") from None
+        if moment.tzinfo is None:
+            moment = moment.astimezone()  # the user's local time
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def latest_failed_run(databases: Any) -> Any:
+    """The newest run that failed or crashed: what ``debug`` shows by default."""
+    from outflow.management.liveness import shown_state
+
+    for run in latest_runs(databases, None):
+        if shown_state(run) in ("failed", "crashed"):
+            return find_run(databases, str(run.id))
+    raise RunNotFound("no failed run recorded")
 
 
 #: How long completing ``debug <TAB>`` waits for a PostgreSQL server: the shell waits too.
