@@ -93,7 +93,14 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_bar_is_redrawn_in_place_on_a_terminal(monkeypatch):
+@pytest.fixture
+def terminal_environment(monkeypatch):
+    """A terminal that takes bars, whatever the environment the tests run in."""
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.delenv("OUTFLOW_PROGRESS", raising=False)
+
+
+def test_bar_is_redrawn_in_place_on_a_terminal(monkeypatch, terminal_environment):
     monkeypatch.setattr(progress, "REDRAW_INTERVAL", 0.0)
     stream = FakeTerminal()
     bar = MapProgress(4, "workflow process", stream=stream)
@@ -107,6 +114,48 @@ def test_bar_is_redrawn_in_place_on_a_terminal(monkeypatch):
     assert "workflow process [######------------------] 1/4 items, 0 failed" in lines[0]
     assert "2/4 items, 1 failed" in lines[1] and "left" in lines[1]
     assert "[########################] 4/4 items, 1 failed" in lines[3]
+
+
+@pytest.mark.parametrize(("variable", "value"), [("OUTFLOW_PROGRESS", "0"),
+                                                 ("OUTFLOW_PROGRESS", "off"),
+                                                 ("TERM", "dumb")])
+def test_no_bar_when_the_environment_says_so(monkeypatch, terminal_environment, variable,
+                                             value):
+    monkeypatch.setenv(variable, value)
+    bar = MapProgress(4, "workflow process", stream=FakeTerminal())
+    assert not bar.tty
+    bar.close()
+
+
+def test_no_bar_with_no_progress(pipeline, terminal_environment, tmp_path):
+    pipeline.no_progress = True
+    assert not MapProgress(4, "workflow process", stream=FakeTerminal()).tty
+    pipeline.no_progress = False
+    assert MapProgress(4, "workflow process", stream=FakeTerminal()).tty
+    from outflow.core.pipeline import Pipeline
+
+    (tmp_path / "settings.py").write_text("PLUGINS = []\n")
+    with Pipeline(root_directory=tmp_path, argv=["plugins", "list", "--no-progress"]) as made:
+        assert made.context.no_progress is True
+
+
+def test_only_the_outermost_map_draws(monkeypatch, terminal_environment, caplog):
+    from outflow.core.backends import Item
+    from outflow.core.backends.items import enter_item, leave_item
+
+    monkeypatch.setattr(progress, "QUIET_BELOW", 0.0)
+    outer = MapProgress(2, "workflow outer", stream=FakeTerminal())
+    token = enter_item(Item({}, 0))  # what run_item does for the outer map's item
+    try:
+        inner = MapProgress(3, "workflow inner", stream=FakeTerminal())
+    finally:
+        leave_item(token)
+    assert outer.tty and not outer.nested and not inner.tty and inner.nested
+    with caplog.at_level(logging.DEBUG, logger="outflow.library.progress"):
+        inner.advance(3)
+        inner.close()
+    assert caplog.records and {record.levelno for record in caplog.records} == {
+        logging.DEBUG}
 
 
 def test_log_lines_when_not_on_a_terminal(monkeypatch, caplog):

@@ -85,6 +85,9 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
                  "--plan=mermaid.", metavar="FORMAT", implied="text"),
     GlobalOption(("-p",), "plugins", "Load plugin NAME, or block it with no:NAME.",
                  metavar="NAME", repeated=True),
+    GlobalOption(("--no-progress",), "no_progress",
+                 "No progress bar for maps: log lines instead (also OUTFLOW_PROGRESS=0, "
+                 "TERM=dumb)."),
     GlobalOption(("--set",), "overrides",
                  "Set one configuration value, over the file: --set "
                  "parameters.compute.multiplier=5 (the value is read as YAML; repeatable).",
@@ -124,6 +127,7 @@ class GlobalOptions(Record):
     strict: bool
     plan: str | None
     plugins: list[str]
+    no_progress: bool
     overrides: list[str]
 
     def __init__(self) -> None:

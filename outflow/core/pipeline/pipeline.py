@@ -105,6 +105,8 @@ class Pipeline:
         pipeline_context.strict = bool(options.strict) or strict_from_environment()
         #: ``--plan[=FORMAT]``: show the command's validated graph instead of running it.
         pipeline_context.plan = options.plan
+        #: ``--no-progress``: maps log their progress instead of drawing a bar.
+        pipeline_context.no_progress = bool(options.no_progress)
         if location.settings_module is not None:
             pipeline_context.configure_logging()  # the pipeline's code may log on import
         return pipeline_context

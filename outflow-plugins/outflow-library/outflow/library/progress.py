@@ -13,10 +13,17 @@ a queue (a cluster) also says how many items run and wait there
 (``workflow.items_queued(running, pending)``), shown beside the counts.
 Updates are cheap (one clock read) and the display is throttled, so feeding it
 per item costs nothing measurable.
+
+No bar (log lines instead) with ``--no-progress``, ``OUTFLOW_PROGRESS=0`` or
+``TERM=dumb``. Only the outermost map of a process draws: a map nested in an item
+(run in the same process by an in-process backend) counts its items quietly, its
+lines at DEBUG level, so that the bar of the map around it stays readable.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import time
 from typing import TextIO
@@ -41,6 +48,18 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
 
 
+def bar_wanted() -> bool:
+    """Whether a bar may be drawn at all: not with ``--no-progress`` (the command's
+    context says), ``OUTFLOW_PROGRESS=0`` or ``TERM=dumb``."""
+    if os.environ.get("OUTFLOW_PROGRESS", "").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    if os.environ.get("TERM", "") == "dumb":
+        return False
+    from outflow.core.pipeline.context import active_context, has_active_context
+
+    return not (has_active_context() and getattr(active_context(), "no_progress", False))
+
+
 class MapProgress:
     """Counts finished and failed items of one map and displays it.
 
@@ -49,16 +68,23 @@ class MapProgress:
     """
 
     def __init__(self, total: int, label: str, stream: TextIO | None = None,
-                 tty: bool | None = None) -> None:
+                 tty: bool | None = None, nested: bool | None = None) -> None:
         self.total = total
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
+        if nested is None:  # run inside an item of another map (this thread's item path)
+            from outflow.core.backends import current_item_path
+
+            nested = bool(current_item_path())
+        #: a map inside another one's item: no bar, its lines at DEBUG level
+        self.nested = nested
         if tty is None:
             isatty = getattr(self.stream, "isatty", None)
             try:
                 tty = bool(isatty()) if isatty is not None else False
             except (ValueError, OSError):  # a closed stream
                 tty = False
+            tty = tty and not self.nested and bar_wanted()
         self.tty = tty
         self.done = 0
         self.failed = 0
@@ -144,7 +170,8 @@ class MapProgress:
         self._last_draw = now
 
     def _log(self, now: float) -> None:
-        logger.info("%s: %s", self.label, self.text(now))
+        logger.log(logging.DEBUG if self.nested else logging.INFO, "%s: %s", self.label,
+                   self.text(now))
         self._logged = True
         self._logged_done = self.done
         self._last_log = now
