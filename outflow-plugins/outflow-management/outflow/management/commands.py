@@ -19,7 +19,14 @@ def _load_subcommands() -> None:
     """Import the modules that attach subcommands to :class:`Management`."""
     import outflow.management.create  # noqa: F401
     import outflow.management.shell  # noqa: F401
-    from outflow.management import cache, db, debug, display_config, list_runs  # noqa: F401
+    from outflow.management import (  # noqa: F401
+        cache,
+        db,
+        debug,
+        display_config,
+        list_runs,
+        show,
+    )
 
 
 _load_subcommands()

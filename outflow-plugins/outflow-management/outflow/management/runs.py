@@ -224,5 +224,62 @@ def failed_blocks(databases: Any, run_id: int) -> list[FailedBlock]:
     return rows
 
 
-__all__ = ["FailedBlock", "RunNotFound", "duration", "failed_blocks", "find_run",
-           "latest_runs", "local_time", "runs_starting_with", "seconds", "utc_time"]
+@dataclass
+class BlockStats:
+    """What the blocks of one task or workflow of a run did: how many ran, in which
+    state they ended, how long they took (seconds; those that ended)."""
+
+    kind: str
+    name: str
+    count: int = 0
+    success: int = 0
+    failed: int = 0
+    other: int = 0  # running, skipped...
+    total: float = 0.0
+    longest: float = 0.0
+    timed: int = 0
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.timed if self.timed else None
+
+
+def block_stats(databases: Any, run_id: int) -> list[BlockStats]:
+    """Per task and workflow of the run, in the order they first ran."""
+    from sqlalchemy import select
+
+    from outflow.management.models import Block
+
+    block = Block.__table__
+    query = (select(block.c.kind, block.c.name, block.c.state, block.c.start_time,
+                    block.c.end_time).where(block.c.run_id == run_id).order_by(block.c.id))
+    stats: dict[tuple[str, str], BlockStats] = {}
+    with databases.engine().connect() as connection:
+        for kind, name, state, start, end in connection.execute(query):
+            entry = stats.setdefault((kind, name), BlockStats(kind, name))
+            entry.count += 1
+            if state == "success":
+                entry.success += 1
+            elif state == "failed":
+                entry.failed += 1
+            else:
+                entry.other += 1
+            spent = seconds(start, end)
+            if spent is not None:
+                entry.timed += 1
+                entry.total += spent
+                entry.longest = max(entry.longest, spent)
+    return list(stats.values())
+
+
+def latest_run(databases: Any) -> Any:
+    """The newest run: what ``show`` shows by default."""
+    runs = latest_runs(databases, 1)
+    if not runs:
+        raise RunNotFound("no run recorded yet")
+    return find_run(databases, str(runs[0].id))
+
+
+__all__ = ["BlockStats", "FailedBlock", "RunNotFound", "block_stats", "duration",
+           "failed_blocks", "find_run", "latest_failed_run", "latest_run", "latest_runs",
+           "local_time", "parse_since", "runs_starting_with", "seconds", "utc_time"]

@@ -1,0 +1,76 @@
+"""``management show [RUN]``: per task, how many ran, succeeded, failed, how long; the
+failed map items."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("restore_logging")  # the commands configure logging
+
+COMMANDS = '''
+from outflow.core.commands import Command, RootCommand
+from outflow.core.tasks import as_task
+from outflow.library.workflows import MapWorkflow
+
+
+@as_task
+def Values() -> {"value_array": list}:
+    return list(range(5))
+
+
+@as_task
+def Square(value: int) -> {"square": int}:
+    if value == FAIL_AT:
+        raise ValueError(f"no square for {value}")
+    return value * value
+
+
+@RootCommand.subcommand()
+class Squares(Command):
+    def setup_tasks(self):
+        Values() | MapWorkflow(Square(), name="squares_map", output_name="squares")
+'''
+
+
+@pytest.fixture
+def pipeline(make_pipeline) -> Path:
+    def make(fail_at: int) -> Path:
+        return make_pipeline(
+            plugins=["showdemo"],
+            files={"showdemo/__init__.py": "",
+                   "showdemo/commands.py": COMMANDS.replace("FAIL_AT", str(fail_at))},
+            config="databases:\n  default:\n    dialect: sqlite\n")
+    return make
+
+
+def test_show_counts_each_task_and_names_the_failed_items(pipeline, run_cli) -> None:
+    root = pipeline(fail_at=3)
+    assert run_cli(["management", "db", "upgrade", "heads"], root)[0] == 0
+    assert run_cli(["squares"], root)[0] == 1
+    code, out, err = run_cli(["management", "show", "--json"], root)  # the latest run
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["run"]["id"] == 1 and shown["run"]["state"] == "failed"
+    blocks = {entry["name"]: entry for entry in shown["blocks"]}
+    square = blocks["square"]  # the default backend stops at the failing item
+    assert (square["runs"], square["success"], square["failed"]) == (4, 3, 1)
+    assert blocks["values"]["runs"] == blocks["values"]["success"] == 1
+    assert blocks["square"]["longest_seconds"] >= blocks["square"]["mean_seconds"] >= 0
+    assert shown["failed_items"] == [{
+        "index": 3, "block": "task square",
+        "error": "task square failed: ValueError: no square for 3"}]
+    code, out, err = run_cli(["management", "show", "1"], root)
+    assert code == 0, err
+    assert out.startswith("run 1 (")
+    assert "task square" in out and "failed items (1):" in out
+    assert "  item 3: task square failed: ValueError: no square for 3" in out
+
+
+def test_show_without_any_run_says_so(pipeline, run_cli) -> None:
+    root = pipeline(fail_at=-1)
+    assert run_cli(["management", "db", "upgrade", "heads"], root)[0] == 0
+    code, _out, err = run_cli(["management", "show"], root)
+    assert code != 0 and "no run recorded yet" in err
