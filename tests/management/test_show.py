@@ -74,3 +74,40 @@ def test_show_without_any_run_says_so(pipeline, run_cli) -> None:
     assert run_cli(["management", "db", "upgrade", "heads"], root)[0] == 0
     code, _out, err = run_cli(["management", "show"], root)
     assert code != 0 and "no run recorded yet" in err
+
+
+FLAKY = '''
+from pathlib import Path
+
+from outflow.core.commands import Command, RootCommand
+from outflow.core.tasks import as_task
+
+
+@as_task(retries=2)
+def Fetch() -> {"data": int}:
+    counter = Path("attempts.txt")
+    attempts = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(attempts))
+    if attempts < 3:
+        raise ConnectionError(f"attempt {attempts}: the server did not answer")
+    return attempts
+
+
+@RootCommand.subcommand()
+class FetchIt(Command):
+    def setup_tasks(self):
+        Fetch()
+'''
+
+
+def test_each_attempt_of_a_retried_task_is_tracked(make_pipeline, run_cli) -> None:
+    root = make_pipeline(plugins=["flaky"],
+                         files={"flaky/__init__.py": "", "flaky/commands.py": FLAKY},
+                         config="databases:\n  default:\n    dialect: sqlite\n")
+    assert run_cli(["management", "db", "upgrade", "heads"], root)[0] == 0
+    code, _out, err = run_cli(["fetch_it"], root)
+    assert code == 0, err
+    assert err.count("task fetch failed (attempt") == 2
+    code, out, err = run_cli(["management", "show", "--json"], root)
+    fetch = next(entry for entry in json.loads(out)["blocks"] if entry["name"] == "fetch")
+    assert (fetch["runs"], fetch["success"], fetch["failed"]) == (3, 1, 2)

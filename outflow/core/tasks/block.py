@@ -80,7 +80,12 @@ class Block:
     - ``skip_if_upstream_skipped``: when every upstream-provided input is
       ``Skipped`` the block is not run and all its outputs are ``Skipped``;
     - ``outputs_mirror_inputs``: the outputs are a copy of the inputs, resolved at
-      validation (for pass-through blocks such as an interactive shell).
+      validation (for pass-through blocks such as an interactive shell);
+    - ``retries`` and ``retry_delay``: a block whose code raises is run again, up to
+      ``retries`` more times, ``retry_delay`` seconds apart (``as_task(retries=2)``).
+      Only for exceptions of the block's own code: a type error of its inputs or
+      outputs, or a failure of a block inside a workflow, is not retried. Each attempt
+      fires the block hooks (run tracking records each).
     """
 
     kind: ClassVar[str] = "block"
@@ -88,6 +93,8 @@ class Block:
     allow_multiple_providers: ClassVar[bool] = False
     skip_if_upstream_skipped: ClassVar[bool] = True
     outputs_mirror_inputs: ClassVar[bool] = False
+    retries: ClassVar[int] = 0
+    retry_delay: ClassVar[float] = 0.0
 
     def __init__(self) -> None:
         self.inputs: dict[str, Target] = {}

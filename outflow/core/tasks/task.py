@@ -318,12 +318,21 @@ def _names(mapping: Mapping[str, Any]) -> str:
 
 
 def _as_task(cls: type[Task], func: Callable[..., Any] | None = None, /, *,
-             with_self: bool = False, name: str | None = None) -> Any:
+             with_self: bool = False, name: str | None = None, retries: int = 0,
+             retry_delay: float = 0.0) -> Any:
     """Turn a function into a subclass of ``cls`` named like the function.
 
     With ``with_self=True`` the function receives the task instance first. ``name``
-    overrides the task name (default: the function name in snake_case).
+    overrides the task name (default: the function name in snake_case). ``retries``
+    runs the function again, up to that many more times, when it raises,
+    ``retry_delay`` seconds apart (see :class:`~outflow.core.tasks.Block`).
     """
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"as_task: retries must be a positive integer or 0, got {retries!r}")
+    if (isinstance(retry_delay, bool) or not isinstance(retry_delay, (int, float))
+            or retry_delay < 0):
+        raise ValueError(f"as_task: retry_delay must be a number of seconds >= 0, got "
+                         f"{retry_delay!r}")
 
     def decorate(function: Callable[..., Any]) -> type[Task]:
         if not callable(function) or isinstance(function, type):
@@ -335,6 +344,8 @@ def _as_task(cls: type[Task], func: Callable[..., Any] | None = None, /, *,
             "__doc__": function.__doc__,
             "name": name or snake_case(function.__name__),
         }
+        if retries:
+            namespace.update(retries=retries, retry_delay=float(retry_delay))
         return type(function.__name__, (cls,), namespace)
 
     return decorate if func is None else decorate(func)

@@ -61,26 +61,47 @@ def call_block(block: Block, inputs: dict[str, Any], hooks: Hooks,
     ``call`` runs the block instead of ``block(**inputs)`` (a backend running a
     command's top-level workflow returns its sinks' outputs, not the block's).
     """
-    if hooks.started is not None:
-        hooks.started(run=hooks.run, block=block, inputs=inputs)
-    try:
-        outputs = block(**inputs) if call is None else call()
-    except EngineError as error:  # already names its block (or an inner one)
-        if hooks.failed is not None:
-            hooks.failed(run=hooks.run, block=block, error=error)
-        raise
-    except (Exception, SystemExit) as error:
-        wrapped = TaskError(block.name, error, kind=block.kind)
-        if hooks.failed is not None:
-            hooks.failed(run=hooks.run, block=block, error=wrapped)
-        raise wrapped from error
-    except BaseException as error:  # KeyboardInterrupt (Ctrl-C, a signal): report, never wrap
-        if hooks.failed is not None:
-            hooks.failed(run=hooks.run, block=block, error=error)
-        raise
+    attempt = 0
+    while True:
+        if hooks.started is not None:
+            hooks.started(run=hooks.run, block=block, inputs=inputs)
+        try:
+            outputs = block(**inputs) if call is None else call()
+        except EngineError as error:  # already names its block (or an inner one)
+            if hooks.failed is not None:
+                hooks.failed(run=hooks.run, block=block, error=error)
+            raise
+        except (Exception, SystemExit) as error:
+            wrapped = TaskError(block.name, error, kind=block.kind)
+            if hooks.failed is not None:
+                hooks.failed(run=hooks.run, block=block, error=wrapped)
+            if attempt < block.retries and isinstance(error, Exception):
+                attempt += 1
+                _before_retry(block, error, attempt)
+                continue
+            raise wrapped from error
+        except BaseException as error:  # KeyboardInterrupt (Ctrl-C, a signal): never wrap
+            if hooks.failed is not None:
+                hooks.failed(run=hooks.run, block=block, error=error)
+            raise
+        break
     if hooks.succeeded is not None:
         hooks.succeeded(run=hooks.run, block=block, outputs=outputs)
     return outputs
+
+
+def _before_retry(block: Block, error: Exception, attempt: int) -> None:
+    """Say that ``block`` failed and runs again; wait its ``retry_delay``."""
+    import logging
+    import time
+
+    delay = float(block.retry_delay)
+    logging.getLogger("outflow.core.workflow").warning(
+        "%s failed (attempt %d of %d): %s: %s; trying again%s", block.label, attempt,
+        block.retries + 1, type(error).__name__, error,
+        f" in {delay:g} s" if delay else "")
+    if delay:
+        time.sleep(delay)
 
 
 def execute(plan: Plan, inputs: Mapping[str, Any], hooks: Hooks | None = None
