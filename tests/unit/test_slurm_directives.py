@@ -43,6 +43,7 @@ def test_none_and_false_leave_a_directive_out() -> None:
     ("cpus_per_task", "2", "map work: cpus_per_task must be a positive integer, got '2'"),
     ("simultaneous_tasks", 0, "map work: simultaneous_tasks must be a positive integer"),
     ("comment", "two\nlines", "map work: comment must be a non-empty line"),
+    ("mpi", True, "map work: mpi=True (a whole map as one MPI job) is not supported"),
 ])
 def test_a_bad_directive_is_named(name: str, value: object, message: str) -> None:
     with pytest.raises(DirectiveError) as raised:
@@ -166,13 +167,3 @@ def test_without_slurm_commands_the_error_says_what_is_missing(tmp_path) -> None
     assert done.stdout.strip() == ("sbatch not found: the slurm backend needs the Slurm "
                                    "client commands (sbatch, squeue, scontrol, scancel) on "
                                    "the PATH")
-
-
-def test_a_whole_map_as_one_mpi_job() -> None:
-    directives = Directives.of({"partition": "short"}, {"mpi": True, "ntasks": 4}, "map work")
-    assert directives.mpi and directives.options() == ["--ntasks=4", "--partition=short"]
-    with pytest.raises(DirectiveError, match="ntasks must be 2 or more with mpi=True"):
-        Directives.of({}, {"mpi": True, "ntasks": 1}, "map work")
-    with pytest.raises(DirectiveError, match="simultaneous_tasks applies to job arrays"):
-        Directives.of({}, {"mpi": True, "simultaneous_tasks": 2}, "map work")
-

@@ -59,7 +59,6 @@ class MapDispatch:
         #: returned yet, stop]
         self.busy: dict[int, list[list[int]]] = {}
         self.returned = 0  # results that came back
-        self.landed: set[int] = set()  # ...and their positions
         self.seconds = 0.0  # the time the returned items took, as workers measured
 
     def run(self) -> list[Any]:
@@ -119,7 +118,6 @@ class MapDispatch:
                 stored[position] = result
                 returned(items[position], result)
             self.returned += len(results)
-            self.landed.update(range(first, first + len(results)))
             queued = self.busy.get(rank)
             if queued:
                 queued[0][0] = first + len(results)

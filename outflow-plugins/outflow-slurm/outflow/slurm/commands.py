@@ -105,8 +105,6 @@ def finished(array_job: str) -> dict[str, dict[str, str]]:
         job, index = fields.get("ArrayJobId"), fields.get("ArrayTaskId")
         if job and index and index.isdigit():
             elements[f"{job}_{index}"] = fields
-        elif not job and fields.get("JobId"):  # not an array (a map run as one MPI job)
-            elements[fields["JobId"]] = fields
     return elements
 
 
@@ -121,7 +119,7 @@ def accounted(array_job: str) -> dict[str, dict[str, str]]:
     elements: dict[str, dict[str, str]] = {}
     for line in text.splitlines():
         parts = line.split("|")
-        if len(parts) == 4 and "[" not in parts[0] and "." not in parts[0]:
+        if len(parts) == 4 and "_" in parts[0] and "[" not in parts[0]:
             state = parts[1].split()[0] if parts[1].strip() else "UNKNOWN"
             elements[parts[0]] = {"JobState": state, "ExitCode": parts[2],
                                   "Reason": parts[3] or "None"}

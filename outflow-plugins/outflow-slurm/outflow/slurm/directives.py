@@ -15,9 +15,8 @@ winning. Python names use ``_`` where sbatch uses ``-`` (``cpus_per_task`` is
   as positive integers; ``True`` is a flag (``exclusive=True``).
 
 Two names are the backend's own, not sbatch's: ``simultaneous_tasks`` (at most that many
-elements of the map's array run at once: ``--array=0-N%K``) and ``mpi`` (``mpi=True``:
-the whole map as one MPI job of ``ntasks`` ranks, rank 0 handing the items to the
-others; it needs the MPI backend's plugin, ``outflow-mpi``).
+elements of the map's array run at once: ``--array=0-N%K``) and ``mpi`` (a whole map as
+one MPI job: not supported yet, refused).
 """
 
 from __future__ import annotations
@@ -69,12 +68,9 @@ class DirectiveError(ConfigurationError):
 class Directives:
     """The checked directives of one map: sbatch options and the backend's own."""
 
-    def __init__(self, sbatch: dict[str, Any], simultaneous_tasks: int | None,
-                 mpi: bool = False) -> None:
+    def __init__(self, sbatch: dict[str, Any], simultaneous_tasks: int | None) -> None:
         self.sbatch = sbatch
         self.simultaneous_tasks = simultaneous_tasks
-        #: the whole map as one MPI job (``mpi=True``)
-        self.mpi = mpi
 
     @classmethod
     def of(cls, section: Mapping[str, Any], resources: Mapping[str, Any] | None,
@@ -88,12 +84,13 @@ class Directives:
             merged[name] = check(name, value, locate(name))
         for name, value in (resources or {}).items():
             merged[name] = check(name, value, f"{label}: {name}")
-        mpi = bool(merged.pop("mpi", None))
+        if merged.get("mpi"):
+            raise DirectiveError(f"{label}: mpi=True (a whole map as one MPI job) is not "
+                                 "supported by the slurm backend yet")
+        merged.pop("mpi", None)
         simultaneous = merged.pop("simultaneous_tasks", None)
-        if mpi:
-            _check_mpi(label, merged, simultaneous)
         return cls({name: value for name, value in merged.items() if value is not None},
-                   simultaneous, mpi)
+                   simultaneous)
 
     def options(self) -> list[str]:
         """The sbatch command-line options (``--cpus-per-task=2``, ``--exclusive``)."""
@@ -105,24 +102,6 @@ class Directives:
             elif value is not False:
                 arguments.append(f"{option}={value}")
         return arguments
-
-
-def _check_mpi(label: str, merged: Mapping[str, Any], simultaneous: int | None) -> None:
-    """``mpi=True`` needs the MPI backend's plugin, two ranks at least, and no array
-    limit (the ranks are the limit)."""
-    from importlib.util import find_spec
-
-    if find_spec("outflow.mpi") is None:
-        raise DirectiveError(f"{label}: mpi=True (the whole map as one MPI job) needs the "
-                             "MPI backend's plugin: pip install outflow-mpi")
-    if simultaneous is not None:
-        raise DirectiveError(f"{label}: simultaneous_tasks applies to job arrays; with "
-                             "mpi=True, ntasks (the MPI ranks) says how many items run at "
-                             "once")
-    ntasks = merged.get("ntasks")
-    if ntasks is not None and ntasks < 2:
-        raise DirectiveError(f"{label}: ntasks must be 2 or more with mpi=True (rank 0 "
-                             f"hands the items to the others), got {ntasks}")
 
 
 def check(name: str, value: Any, where: str) -> Any:

@@ -29,17 +29,14 @@ class SlurmSettings:
     """``poll_interval``/``max_poll_interval`` (seconds between two looks at the queue,
     growing from the first to the second while nothing changes), ``python`` (the
     interpreter the elements run), ``keep_files`` (keep a map's directory after it
-    succeeded), ``array_size`` (at most this many elements per job array, below the
-    cluster's ``MaxArraySize``) and ``mpi_launch`` (how a map with ``mpi=True`` starts
-    its ranks in its job: ``srun --mpi=pmi2`` by default; ``srun --mpi=pmix``, or
-    ``mpiexec``, for an MPI library that wants it)."""
+    succeeded) and ``array_size`` (at most this many elements per job array, below the
+    cluster's ``MaxArraySize``)."""
 
     #: The keys of the section that are settings, not sbatch directives.
     NAMES = frozenset({"poll_interval", "max_poll_interval", "python", "keep_files",
-                       "array_size", "mpi_launch"})
+                       "array_size"})
 
-    __slots__ = ("array_size", "keep_files", "max_poll_interval", "mpi_launch",
-                 "poll_interval", "python")
+    __slots__ = ("array_size", "keep_files", "max_poll_interval", "poll_interval", "python")
 
     def __init__(self, section: Mapping[str, Any],
                  locate: Callable[[str], str] = lambda key: f"slurm.{key}") -> None:
@@ -62,11 +59,6 @@ class SlurmSettings:
             raise ConfigurationError(f"{locate('array_size')} must be a positive integer, "
                                      f"got {size!r}")
         self.array_size: int | None = size
-        launch = section.get("mpi_launch", "srun --mpi=pmi2")
-        if not isinstance(launch, str) or not launch.strip() or "\n" in launch:
-            raise ConfigurationError(f"{locate('mpi_launch')} must be a command line such "
-                                     f"as 'srun --mpi=pmi2', got {launch!r}")
-        self.mpi_launch = launch.strip()
 
     @classmethod
     def directives(cls, section: Mapping[str, Any]) -> dict[str, Any]:

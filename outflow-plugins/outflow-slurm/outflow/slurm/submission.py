@@ -12,10 +12,7 @@ then rename):
 
 The items are submitted as job arrays of at most the cluster's ``MaxArraySize``
 elements (``--array=0-N%K``, K from ``simultaneous_tasks``), named after the run
-(``outflow-<run uuid>``); a map with ``mpi=True`` as one job of ``ntasks`` MPI ranks
-instead (:mod:`outflow.slurm.mpi_job`: rank 0 hands the items to the others and
-writes the same result files; its log is ``logs/mpi.log``), each of its items then
-followed as that job. Then, once per polling cycle, with back-off (from
+(``outflow-<run uuid>``). Then, once per polling cycle, with back-off (from
 ``poll_interval`` up to ``max_poll_interval`` seconds while nothing changes):
 
 1. new result files are read: their items are done (progress moves, results are kept
@@ -80,9 +77,6 @@ QUEUE_PATIENCE = 300.0
 #: before elements still shown running are taken for stale and cancelled.
 LEFT_CHECKS = 5
 LEFT_GRACE = 0.2
-#: Worker ranks of a map with ``mpi=True`` when ``ntasks`` is not given (at most one
-#: per item; rank 0 comes on top).
-MPI_DEFAULT_WORKERS = 4
 #: Lines of an element's log quoted in a failure.
 TAIL_LINES = 8
 
@@ -145,11 +139,6 @@ class MapSubmission:
         write_atomically(self.map_dir / "items.pkl", items)
 
     def _submit(self) -> None:
-        if self.directives.mpi:
-            job = commands.submit(self._mpi_options(), self._mpi_script())
-            self.arrays[job] = (0, len(self.items))
-            self.backend.active.add(job)
-            return
         size = self.backend.max_array_size()
         total = len(self.items)
         for start in range(0, total, size):
@@ -164,21 +153,6 @@ class MapSubmission:
         return [f"--array={array}", f"--job-name={self.backend.job_name()}",
                 f"--output={self.map_dir / 'logs' / f'{start}_%a.log'}",
                 f"--chdir={os.getcwd()}", *self.directives.options()]
-
-    def _mpi_options(self) -> list[str]:
-        """One job of ``ntasks`` ranks (default: one per item, up to
-        :data:`MPI_DEFAULT_WORKERS`, plus rank 0)."""
-        options = [f"--job-name={self.backend.job_name()}",
-                   f"--output={self.map_dir / 'logs' / 'mpi.log'}", f"--chdir={os.getcwd()}",
-                   *self.directives.options()]
-        if "ntasks" not in self.directives.sbatch:
-            options.append(f"--ntasks={min(len(self.items), MPI_DEFAULT_WORKERS) + 1}")
-        return options
-
-    def _mpi_script(self) -> str:
-        return ("#!/bin/sh\n"
-                f"exec {self.settings.mpi_launch} {_shell_quote(self.settings.python)} "
-                f"-m outflow.slurm.mpi_job {_shell_quote(str(self.map_dir))}\n")
 
     def _script(self, start: int) -> str:
         return (f"#!/bin/sh\nexec {_shell_quote(self.settings.python)} -m outflow.slurm.job "
@@ -230,8 +204,7 @@ class MapSubmission:
             self._queue_unanswered(error)
             return False
         self.queue_silent_since = None
-        running = sum(1 for position in self.remaining
-                      if queued.get(self._element(position)[1], ("",))[0] == "RUNNING")
+        running = sum(1 for state, _ in queued.values() if state == "RUNNING")
         self.queued_seen = bool(queued)
         self.workflow.items_queued(running=running, pending=len(self.remaining) - running)
         self._say_why_pending(queued)
@@ -315,8 +288,6 @@ class MapSubmission:
         """The array job holding ``position``, and its element's id (``<job>_<index>``)."""
         for job, (start, count) in self.arrays.items():
             if start <= position < start + count:
-                if self.directives.mpi:  # one job for the whole map
-                    return job, job
                 return job, f"{job}_{position - start}"
         raise KeyError(position)
 
@@ -328,9 +299,7 @@ class MapSubmission:
         if state == "COMPLETED" and self.absent[position] <= 2 * GRACE_CYCLES:
             return  # finished: its result file may still be on its way
         job, element = self._element(position)
-        log = self.map_dir / "logs" / (
-            "mpi.log" if self.directives.mpi
-            else f"{self.arrays[job][0]}_{element.split('_')[1]}.log")
+        log = self.map_dir / "logs" / f"{self.arrays[job][0]}_{element.split('_')[1]}.log"
         exit_code = fields.get("ExitCode", "?")
         reason = fields.get("Reason", "None")
         if state == "COMPLETED" or exit_code.split(":")[0] == str(PAYLOAD_MISSING):
