@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from outflow.core.cli.click_commands import NoCompletion, documented_spelling
-from outflow.core.cli.global_options import GLOBAL_OPTIONS, GlobalOption
+from outflow.core.cli.global_options import GLOBAL_OPTIONS, scan_global_options
 from outflow.core.cli.root import OutflowRoot, PipelineCommands, root_command_classes
 from outflow.core.cli.tables import terminal_columns
 from outflow.core.errors import CommandInterrupted, OutflowError
@@ -411,28 +411,8 @@ def split_global_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
     """``(global options with their values, the rest)``, the way a run hoists them
     (:func:`~outflow.core.cli.global_options.hoist_global_options`), but a global
     option still waiting for its value is kept rather than refused."""
-    by_name = {name: option for option in GLOBAL_OPTIONS for name in option.names}
-    front: list[str] = []
-    rest: list[str] = []
-    index = 0
-    while index < len(args):
-        token = args[index]
-        if token == "--":
-            rest.extend(args[index:])
-            break
-        name, has_value, _ = token.partition("=")
-        option: GlobalOption | None = by_name.get(name if name.startswith("--") else token)
-        if option is None:
-            rest.append(token)
-            index += 1
-        elif option.takes_value and not (has_value and name.startswith("--")) \
-                and option.implied is None:
-            front.extend(args[index:index + 2])
-            index += 2
-        else:
-            front.append(token)
-            index += 1
-    return front, rest
+    found, rest = scan_global_options(args)
+    return [word for _option, words, _value in found for word in words], rest
 
 
 def _value_options() -> set[str]:

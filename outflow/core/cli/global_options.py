@@ -135,13 +135,16 @@ class GlobalOptions(Record):
             setattr(self, option.attribute, option.default())
 
 
-def hoist_global_options(argv: Sequence[str]) -> tuple[GlobalOptions, list[str]]:
-    """Return the parsed global options and ``argv`` with them moved to the front.
+def scan_global_options(argv: Sequence[str]
+                        ) -> tuple[list[tuple[GlobalOption, list[str], str | None]], list[str]]:
+    """The global options in ``argv``, each with the words it took (as typed) and its
+    value (None for a flag, or for an option whose value is missing at the end), and
+    the other words, in order. Everything after a ``--`` separator is left alone.
 
-    Everything after a ``--`` separator is left alone.
+    One scan for the two readers: :func:`hoist_global_options` (a run) and the shell
+    completion, which keeps an option still waiting for its value.
     """
-    options = GlobalOptions()
-    front: list[str] = []
+    found: list[tuple[GlobalOption, list[str], str | None]] = []
     rest: list[str] = []
     tokens = list(argv)
     index = 0
@@ -154,27 +157,39 @@ def hoist_global_options(argv: Sequence[str]) -> tuple[GlobalOptions, list[str]]
         option = _BY_NAME.get(name if name.startswith("--") else token)
         if option is None:
             rest.append(token)
+        elif not option.takes_value:
+            found.append((option, [token], None))
+        elif has_inline and name.startswith("--"):
+            found.append((option, [token], inline))
+        elif option.implied is not None:
+            found.append((option, [token], option.implied))
+        else:
+            words = tokens[index:index + 2]
+            found.append((option, words, words[1] if len(words) == 2 else None))
             index += 1
-            continue
+        index += 1
+    return found, rest
+
+
+def hoist_global_options(argv: Sequence[str]) -> tuple[GlobalOptions, list[str]]:
+    """Return the parsed global options and ``argv`` with them moved to the front.
+
+    Everything after a ``--`` separator is left alone.
+    """
+    options = GlobalOptions()
+    front: list[str] = []
+    found, rest = scan_global_options(argv)
+    for option, words, value in found:
         if not option.takes_value:
             setattr(options, option.attribute, True)
-            front.append(token)
-            index += 1
+            front.extend(words)
             continue
-        if has_inline and name.startswith("--"):
-            value = inline
-            front.append(token)
-            index += 1
-        elif option.implied is not None:
-            value = option.implied
-            front.append(f"{token}={value}")
-            index += 1
+        if value is None:
+            raise GlobalOptionError(f"option {words[0]} requires a value")
+        if option.implied is not None and "=" not in words[0]:
+            front.append(f"{words[0]}={value}")  # --plan alone means --plan=text
         else:
-            if index + 1 >= len(tokens):
-                raise GlobalOptionError(f"option {token} requires a value")
-            value = tokens[index + 1]
-            front.extend((token, value))
-            index += 2
+            front.extend(words)
         if option.repeated:
             getattr(options, option.attribute).append(value)
         else:
