@@ -285,7 +285,11 @@ def slurm_conf(services_required: bool) -> Iterator[Path]:
             pytest.fail(message)
         pytest.skip(message)
     if os.geteuid() != 0:
-        pytest.skip("the test cluster's daemons run as root")
+        message = ("the test cluster's daemons run as root: run the tests as root, or "
+                   "name a running cluster's slurm.conf in OUTFLOW_TEST_SLURM_CONF")
+        if services_required:
+            pytest.fail(message)
+        pytest.skip(message)
     directory = Path(tempfile.mkdtemp(prefix="outflow-slurm-"))
     ports = {"SLURMCTLD_PORT": str(_free_port()), "SLURMD_PORT": str(_free_port())}
     started = subprocess.run([str(SLURM_SCRIPT), "start", str(directory)],

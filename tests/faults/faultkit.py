@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -12,9 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from outflow.core.test.backend_contract import assert_gone, processes_of
+from outflow.core.test.backend_contract import finish as finish_or_kill
 
 
 class FaultPipeline:
@@ -61,12 +59,7 @@ class FaultPipeline:
 
 def finish(process: subprocess.Popen[str], seconds: float = 60) -> tuple[str, str]:
     """Wait for the command; kill its whole group if it hangs (and fail)."""
-    try:
-        return process.communicate(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        pytest.fail(f"the run hung after the fault:\n{out}\n{err}")
+    return finish_or_kill(process, seconds, hung="the run hung after the fault")
 
 
 def assert_nothing_left(pipeline: FaultPipeline, process: subprocess.Popen[str]) -> None:

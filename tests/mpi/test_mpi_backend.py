@@ -14,7 +14,12 @@ from typing import Any
 
 import pytest
 
-from outflow.core.test.backend_contract import ContractPipeline, assert_gone, processes_of
+from outflow.core.test.backend_contract import (
+    ContractPipeline,
+    assert_gone,
+    finish,
+    processes_of,
+)
 
 #: Seconds any command of these tests may take.
 LIMIT = 60
@@ -39,15 +44,6 @@ def _wait_for(condition: Any, process: subprocess.Popen[str], seconds: float = 3
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the run never got there"
         time.sleep(0.05)
-
-
-def _finish(process: subprocess.Popen[str], seconds: float = LIMIT) -> tuple[str, str]:
-    try:
-        return process.communicate(timeout=seconds)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def _errors(err: str) -> list[str]:
@@ -90,7 +86,7 @@ def test_a_rank_stopped_by_sigterm_fails_the_run_naming_the_item_and_the_rank(
     first_value, victim = pipeline.logged("start")[0]
     os.kill(victim, signal.SIGTERM)
     began = time.monotonic()
-    _out, err = _finish(process)
+    _out, err = finish(process, LIMIT)
     assert process.returncode == 1, err
     [error] = _errors(err)
     assert f"item {first_value} failed: ProcessDied: MPI rank" in error, error
@@ -112,7 +108,7 @@ def test_a_killed_rank_ends_the_job_within_seconds_and_finished_items_stay_cache
     running = [pid for _, pid in pipeline.logged("start")]
     os.kill(running[-1], signal.SIGKILL)
     began = time.monotonic()
-    _finish(process)
+    finish(process, LIMIT)
     assert process.returncode != 0
     assert time.monotonic() - began < 10, "the job did not end after a rank died"
     assert_gone(processes_of(session=process.pid))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
+from outflow.core.test.backend_contract import finish
 
 COMMANDS = '''
 import json
@@ -218,11 +217,4 @@ def live_jobs(name: str) -> list[str]:
     return done.stdout.split("\n")[:-1]
 
 
-def finish(process: subprocess.Popen[str], seconds: float = 60) -> tuple[str, str]:
-    """Wait for the command; kill its whole group if it hangs (and fail)."""
-    try:
-        return process.communicate(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        pytest.fail(f"the command hung:\n{out}\n{err}")
+__all__ = ["SlurmPipeline", "finish", "live_jobs"]

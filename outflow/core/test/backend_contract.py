@@ -340,6 +340,19 @@ class BackendContract:
         assert_gone({pid for _, pid in started} | processes_of(session=process.pid))
 
 
+def finish(process: subprocess.Popen[str], seconds: float = 60.0,
+           hung: str = "the command hung") -> tuple[str, str]:
+    """``(stdout, stderr)`` of a command started in a session of its own; one that is
+    still running after ``seconds`` has its whole group killed, and the test fails
+    with ``hung`` and what it printed: nothing a test starts may hang it."""
+    try:
+        return process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        pytest.fail(f"{hung}:\n{out}\n{err}")
+
+
 def processes_of(group: int | None = None, session: int | None = None) -> set[int]:
     """Live processes of a process group or of a session (Linux ``/proc``; empty where
     it does not say)."""
@@ -387,6 +400,7 @@ __all__ = [
     "BackendContract",
     "ContractPipeline",
     "assert_gone",
+    "finish",
     "is_running",
     "processes_of",
 ]
