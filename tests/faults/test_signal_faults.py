@@ -98,7 +98,7 @@ def test_an_item_that_exits_its_process(fault_pipeline: FaultPipeline, backend: 
     if backend == "parallel":
         assert done.returncode == 1, done.stderr
         line = done.stderr.strip().splitlines()[-1]
-        assert "item 3 failed" in line and "exited with code 3" in line, line
+        assert "item 3 of " in line and "exited with code 3" in line, line
         assert state == "failed"
         finished = {value for value, _ in fault_pipeline.logged("done")}
         recorded = {index for (index,) in fault_pipeline.rows(

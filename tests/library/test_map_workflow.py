@@ -212,7 +212,9 @@ def test_failing_item_names_index_task_and_error_and_keeps_finished_outputs(pipe
         doubles()(value_array=[1, 2, -3, 4])
     error = caught.value
     assert str(error).startswith(
-        "workflow doubles: item 2 failed in task counted: ValueError: negative value -3")
+        "item 2 of workflow doubles failed in task counted: ValueError: negative value -3 "
+        "(tests/library/test_map_workflow.py:")
+    assert error.origin.startswith("tests/library/test_map_workflow.py:")
     assert error.index == 2 and error.block_name == "counted"
     assert error.completed == {0: [{"double": 2}], 1: [{"double": 4}]}
     assert isinstance(error.error.__cause__, ValueError)
@@ -229,7 +231,8 @@ def test_failing_map_inside_a_command_fails_the_run_with_the_message(pipeline):
 
     with Workflow(name="top") as top:
         Values() | MapWorkflow(Counted())
-    with pytest.raises(MapItemError, match="item 1 failed in task counted"):
+    with pytest.raises(MapItemError,
+                       match="item 1 of workflow map_workflow failed in task counted"):
         Backend(pipeline).run(top)
 
 
@@ -315,7 +318,7 @@ def test_a_naive_thread_pool_backend_names_the_item_and_keeps_only_right_outputs
         FAILING.clear()
     error = caught.value
     assert error.index == 5 and error.block_name == "sleepy"
-    assert "item 5 failed in task sleepy: ValueError: boom on 5" in str(error)
+    assert "failed in task sleepy: ValueError: boom on 5" in str(error)
     assert error.completed and all(error.completed[i] == [{"result": i * 10}]
                                    for i in error.completed)
     assert seen == {value: value for value in seen}  # each item knew its index

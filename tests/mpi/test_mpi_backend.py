@@ -5,6 +5,7 @@ mpiexec. Every command runs under ``timeout``: nothing may hang."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -73,7 +74,8 @@ def test_a_raising_item_names_its_index_task_and_rank(pipeline: ContractPipeline
                         check=False)
     assert done.returncode == 1, done.stderr
     [error] = _errors(done.stderr)  # one line, from rank 0
-    assert "item 5 failed in task compute: ValueError: boom on 5; it ran on MPI rank" in error
+    assert re.search(r"item 5 of \w+ \w+ failed in task compute: ValueError: boom on 5 "
+                     r"\(.*\.py:\d+\); it ran on MPI rank", error), error
     assert "Traceback" not in done.stderr
 
 
@@ -89,7 +91,7 @@ def test_a_rank_stopped_by_sigterm_fails_the_run_naming_the_item_and_the_rank(
     _out, err = finish(process, LIMIT)
     assert process.returncode == 1, err
     [error] = _errors(err)
-    assert f"item {first_value} failed: ProcessDied: MPI rank" in error, error
+    assert re.search(rf"item {first_value} of \w+ \w+ failed: ProcessDied: MPI rank", error), error
     assert f"(pid {victim}, host " in error and "was stopped by SIGTERM" in error, error
     assert time.monotonic() - began < 20  # the other rank's item ends, nothing more runs
     assert pipeline.rows("SELECT state FROM run") == [("failed",)]

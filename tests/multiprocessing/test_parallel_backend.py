@@ -212,7 +212,7 @@ def test_an_item_error_names_index_task_error_and_keeps_finished_outputs(pipelin
     with pytest.raises(MapItemError) as caught:
         run_top(backend, pipeline, 20, squares)
     error = caught.value
-    assert "workflow squares: item 13 failed in task square: ValueError: unlucky 13" in str(
+    assert "item 13 of workflow squares failed in task square: ValueError: unlucky 13 (" in str(
         error)
     assert error.index == 13 and error.block_name == "square"
     assert "Traceback" in error.remote_traceback and "unlucky 13" in error.remote_traceback
@@ -237,7 +237,7 @@ def test_a_killed_worker_is_reported_never_a_hang(pipeline, backend):
     with deadline(60), pytest.raises(MapItemError) as caught:
         run_top(backend, pipeline, 12, killers)
     error = caught.value
-    assert "item 5 failed" in str(error)
+    assert "item 5 of " in str(error)
     assert "killed by SIGKILL" in str(error)
     assert isinstance(error.__cause__, WorkerDied)
     assert all(error.completed[i] == [{"value": i}] for i in error.completed)
@@ -396,7 +396,7 @@ def test_a_result_that_cannot_be_sent_back_fails_its_item(pipeline, backend):
 
     with Workflow(name="top") as top:
         Values(count=4) | MapWorkflow(Unsendable(), output_name="out")
-    with pytest.raises(MapItemError, match="item 2 failed.*cannot be sent back"):
+    with pytest.raises(MapItemError, match="item 2 of .* failed.*cannot be sent back"):
         backend.run(top)
 
 

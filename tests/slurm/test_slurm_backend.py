@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -85,7 +86,8 @@ def test_simultaneous_tasks_caps_the_elements_running_at_once(pipeline: SlurmPip
 def test_a_raising_item_fails_the_map_with_its_own_exception(pipeline: SlurmPipeline) -> None:
     done = pipeline.run("--n", "6", "--fail-at", "3", "--db-untracked", check=False)
     assert done.returncode == 1, done.stderr
-    assert "item 3 failed in task work: ValueError: cannot work on 3" in done.stderr
+    assert re.search(r"item 3 of \w+ \w+ failed in task work: ValueError: cannot work on 3 "
+                     r"\(.*\.py:\d+\)", done.stderr), done.stderr
     assert "Traceback" not in done.stderr
     [map_directory] = _map_directories(pipeline)  # kept after a failure: the logs
     assert "cannot work on 3" in (map_directory / "logs" / "0_3.log").read_text()
@@ -104,7 +106,7 @@ def test_a_cancelled_element_fails_its_item_with_state_log_and_last_lines(
     assert process.returncode == 1, err
     lines = [line for line in err.splitlines() if f"Slurm job {element}" in line]
     assert lines, err
-    assert "item 2 failed" in lines[0]
+    assert "item 2 of " in lines[0] and " failed" in lines[0]
     assert f"Slurm job {element} ended CANCELLED" in lines[0]
     assert "exit code 0:15" in lines[0]
     assert "logs/0_2.log" in lines[0] and "working on 2" in lines[0]
@@ -207,7 +209,7 @@ def test_a_rerun_with_cache_submits_only_the_missing_items(pipeline: SlurmPipeli
     # their cache entries before the failure cancels the run's jobs.
     failed = pipeline.run("--n", "6", "--fail-at", "4", "--fail-delay", "1", "--cache",
                           "--db-untracked", check=False)
-    assert failed.returncode == 1 and "item 4 failed" in failed.stderr, failed.stderr
+    assert failed.returncode == 1 and "item 4 of " in failed.stderr, failed.stderr
     finished = {entry["value"] for entry in pipeline.logged("done")}
     assert 4 not in finished
     again = pipeline.run("--n", "6", "--cache", "--db-untracked")

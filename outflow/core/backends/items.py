@@ -90,7 +90,7 @@ def leave_item(token: Token[tuple[int, ...]] | None) -> None:
 
 
 class ItemFailure(EngineError):
-    """An item of a map raised: ``map process: item 5 failed in task compute: ValueError: ...``.
+    """An item of a map raised: ``item 5 of map process failed in task compute: ValueError: ...``.
 
     Attributes: ``label`` (the map, e.g. ``map process``), ``index`` (the item's
     position in the map's input sequence; None for a plain dict item), ``error``
@@ -102,7 +102,7 @@ class ItemFailure(EngineError):
 
     def __init__(self, label: str, index: int | None, error: BaseException, *,
                  block_name: str | None = None, remote_traceback: str | None = None,
-                 ran_on: str | None = None) -> None:
+                 ran_on: str | None = None, origin: str | None = None) -> None:
         self.label = label
         self.index = index
         self.error = error
@@ -110,6 +110,8 @@ class ItemFailure(EngineError):
         self.remote_traceback = remote_traceback
         #: where the item ran, when a backend says (``MPI rank 2 (pid 123, host node7)``)
         self.ran_on = ran_on
+        #: the line of the user's code that raised (``tasks.py:12``; ``""`` if unknown)
+        self.origin = origin if origin is not None else error_origin(error, remote_traceback)
         super().__init__(self.describe())
 
     def located(self, ran_on: str) -> ItemFailure:
@@ -130,8 +132,10 @@ class ItemFailure(EngineError):
         inner = self.error.error if isinstance(self.error, TaskError) else self.error
         where = f" in task {self.block_name}" if self.block_name else ""
         item = "an item" if self.index is None else f"item {self.index}"
+        at = f" ({self.origin})" if self.origin else ""
         on = f"; it ran on {self.ran_on}" if self.ran_on else ""
-        return f"{self.label}: {item} failed{where}: {type(inner).__name__}: {inner}{on}"
+        return (f"{item} of {self.label} failed{where}: {type(inner).__name__}: {inner}"
+                f"{at}{on}")
 
     def traceback_text(self) -> str:
         """Where the item failed: the remote traceback, else this process's."""
@@ -148,7 +152,7 @@ class ItemFailure(EngineError):
     def state(self) -> dict[str, Any]:
         """The constructor's arguments (subclasses add theirs), the error made picklable."""
         return {"label": self.label, "index": self.index, "error": picklable(self.error),
-                "block_name": self.block_name, "ran_on": self.ran_on}
+                "block_name": self.block_name, "ran_on": self.ran_on, "origin": self.origin}
 
 
 class WorkerDied(ItemFailure, BackendError):
@@ -160,11 +164,12 @@ class WorkerDied(ItemFailure, BackendError):
 
     def __init__(self, label: str, index: int | None, error: str | BaseException, *,
                  block_name: str | None = None, remote_traceback: str | None = None,
-                 ran_on: str | None = None) -> None:
+                 ran_on: str | None = None, origin: str | None = None) -> None:
         if not isinstance(error, BaseException):
             error = ProcessDied(error)
         super().__init__(label, index, error, block_name=block_name,
-                         remote_traceback=remote_traceback, ran_on=ran_on)
+                         remote_traceback=remote_traceback, ran_on=ran_on,
+                         origin=origin if origin is not None else "")
 
 
 class ProcessDied(RuntimeError):
@@ -183,6 +188,21 @@ def failing_block(error: BaseException) -> str | None:
         return name
     label = getattr(error, "block", None)  # a label: "task compute"
     return label.split(" ", 1)[-1] if isinstance(label, str) else None
+
+
+def error_origin(error: BaseException, remote_traceback: str | None = None) -> str:
+    """``tasks.py:12``: the user's line where an item's error was raised (see
+    :mod:`outflow.core.tracebacks`), from its traceback or the text of one that came
+    back from elsewhere; an inner map's failure keeps the line it found."""
+    from outflow.core.tracebacks import short_location, user_frame, user_frame_in_text
+
+    inner = getattr(error, "origin", None)
+    if isinstance(error, ItemFailure) and isinstance(inner, str):
+        return inner
+    frame = user_frame(error)
+    if frame is None and remote_traceback:
+        frame = user_frame_in_text(remote_traceback)
+    return short_location(frame)
 
 
 def picklable(error: BaseException) -> BaseException:
@@ -214,6 +234,7 @@ __all__ = [
     "current_item_index",
     "current_item_path",
     "earliest",
+    "error_origin",
     "enter_item",
     "failing_block",
     "leave_item",

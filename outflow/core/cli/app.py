@@ -197,7 +197,7 @@ def run_root(root: click.Group, argv: Sequence[str], prog_name: str) -> tuple[in
     except ConfigurationError as error:  # the user's files, like a usage error
         return report(describe(error), EXIT_USAGE, error), None
     except Exception as error:  # noqa: BLE001 - the pipeline's own errors, reported on one line
-        return report(describe(error), EXIT_FAILURE, error), None
+        return report(describe_failure(error, prog_name), EXIT_FAILURE, error), None
     if isinstance(result, int) and not isinstance(result, bool):
         return result, None
     return 0, result
@@ -214,6 +214,16 @@ def describe(error: BaseException) -> str:
     if isinstance(error, OutflowError):
         return text
     return f"{type(error).__name__}: {text}"
+
+
+def describe_failure(error: Exception, prog_name: str) -> str:
+    """:func:`describe`, said of the run ``error`` ended when it ended one: ``run 14
+    failed after 1.4 s: ... -> outflow management debug 14``."""
+    from outflow.core.commands.summary import ended_run, failure_line
+
+    run = ended_run(error)
+    message = describe(error)
+    return failure_line(run, message, prog_name) if run is not None else message
 
 
 def report(message: str, code: int, error: BaseException | None = None) -> int:

@@ -32,6 +32,10 @@ class Command:
     db_untracked: ClassVar[bool] = False
     backend: ClassVar[str | None] = None
     help: ClassVar[str | None] = None
+    #: Whether a run of the command ends with its summary line (``run 14 succeeded in
+    #: 4.3 s``); None: as the command it is registered under (yes at the root). Tools
+    #: that only look at runs (``management``) say no for all their subcommands.
+    announce_run: ClassVar[bool | None] = None
     parent: ClassVar[type[Command] | None] = None
     subcommands: ClassVar[dict[str, type[Command]]]
     #: Every class registered under this one, in order. Unlike ``subcommands`` (by
@@ -103,6 +107,16 @@ class Command:
         """First line of the help (``help=`` or the class docstring)."""
         text = cls.help or cls.__doc__ or ""
         return text.strip().splitlines()[0] if text.strip() else ""
+
+    @classmethod
+    def announces_run(cls) -> bool:
+        """:attr:`announce_run`, inherited along the registration chain."""
+        node: type[Command] | None = cls
+        while node is not None:
+            if node.__dict__.get("announce_run") is not None:
+                return bool(node.__dict__["announce_run"])
+            node = node.parent
+        return True
 
     @classmethod
     def full_name(cls) -> str:

@@ -44,29 +44,34 @@ def execute_command(command_class: type[Command], args: Namespace) -> Any:
         backend_class,
         command=command_class.full_name() or command_class.name,
         backend_name=backend_name,
+        announce=command_class.announces_run(),
     )
 
 
 def run_workflow(pipeline_context: PipelineContext, build: Callable[[], Any],
-                 backend_class: type, *, command: str, backend_name: str | None = None) -> Any:
+                 backend_class: type, *, command: str, backend_name: str | None = None,
+                 announce: bool = False) -> Any:
     """Run the workflow that ``build()`` makes as the command ``command``, in the active
     ``pipeline_context``: the run lifecycle hooks around ``build`` and the backend's
-    run, and the backend closed before the run is finalised.
+    run, and the backend closed before the run is finalised. With ``announce``, a
+    successful run ends with its summary line (:mod:`~outflow.core.commands.summary`;
+    the command line's error report says how a failed one ended).
 
     SIGTERM and SIGHUP stop the run like Ctrl-C (:mod:`outflow.core.interrupts`); the
     run then ends ``interrupted``.
     """
     with signals_interrupt():
-        return _run(pipeline_context, build, backend_class, command, backend_name)
+        return _run(pipeline_context, build, backend_class, command, backend_name, announce)
 
 
 def _run(pipeline_context: PipelineContext, build: Callable[[], Any], backend_class: type,
-         command: str, backend_name: str | None) -> Any:
+         command: str, backend_name: str | None, announce: bool) -> Any:
     run = RunInfo(
         command=command,
         argv=list(pipeline_context.argv or sys.argv[1:]),
         backend=backend_name or getattr(backend_class, "name", "default"),
         db_untracked=pipeline_context.db_untracked,
+        announce=announce,
     )
     pipeline_context.run = run
     hook = pipeline_context.hook
@@ -76,9 +81,9 @@ def _run(pipeline_context: PipelineContext, build: Callable[[], Any], backend_cl
     try:
         workflow = build()
         backend = backend_class(pipeline_context)
-        return backend.run(workflow, run)
+        result = backend.run(workflow, run)
     except BaseException as exc:
-        error = exc
+        error = run.error = exc
         raise
     finally:
         try:
@@ -88,6 +93,10 @@ def _run(pipeline_context: PipelineContext, build: Callable[[], Any], backend_cl
             run.end_time = time.time()
             run.state = run_state(error)
             hook.outflow_run_finished(run=run, state=run.state, error=error)
+    from outflow.core.commands.summary import announce_success
+
+    announce_success(run)
+    return result
 
 
 def show_plan(command_class: type[Command], fmt: str) -> None:

@@ -246,16 +246,16 @@ class BackendContract:
         done = contract.run("contract_map", "--n", "10", "--sleep", "0.3", "--fail-at", "3,7",
                             "--db-untracked", check=False)
         assert done.returncode == 1, done.stderr
-        assert ("item 3 failed in task compute: ValueError: boom on 3" in done.stderr), (
-            done.stderr)
-        assert "item 7 failed" not in done.stderr
+        assert ("item 3 of workflow contract_items failed in task compute: ValueError: boom on 3"
+                in done.stderr), done.stderr
+        assert "item 7 of" not in done.stderr
         assert "Traceback" not in done.stderr  # one line, without --log-level DEBUG
 
     def test_finished_outputs_are_kept_and_the_cache_stays_right(
             self, contract: ContractPipeline) -> None:
         failed = contract.run("contract_map", "--n", "8", "--sleep", "0.2", "--fail-at", "4",
                               "--cache", "--db-untracked", check=False)
-        assert failed.returncode == 1 and "item 4 failed" in failed.stderr, failed.stderr
+        assert failed.returncode == 1 and "item 4 of" in failed.stderr, failed.stderr
         finished = {value for value, _ in contract.logged("done")}
         assert set(range(4)) <= finished and 4 not in finished
         again = contract.run("contract_map", "--n", "8", "--cache", "--db-untracked")

@@ -67,7 +67,7 @@ from outflow.core.workflow import Plan, Workflow
 
 
 class MapItemError(ItemFailure):
-    """An item of a map failed: ``map p: item 5 failed in task compute: <error> (...)``.
+    """An item of a map failed: ``item 5 of map p failed in task compute: <error> (...)``.
 
     An :class:`~outflow.core.backends.ItemFailure` (``index``, ``block_name``,
     ``error``, ``remote_traceback``...) that also says what the map kept:
@@ -78,11 +78,11 @@ class MapItemError(ItemFailure):
     def __init__(self, label: str, index: int | None, error: BaseException, *,
                  completed: Mapping[int, Any] | None = None, total: int | None = None,
                  block_name: str | None = None, remote_traceback: str | None = None,
-                 ran_on: str | None = None) -> None:
+                 ran_on: str | None = None, origin: str | None = None) -> None:
         self.completed = dict(completed or {})
         self.total = total
         super().__init__(label, index, error, block_name=block_name,
-                         remote_traceback=remote_traceback, ran_on=ran_on)
+                         remote_traceback=remote_traceback, ran_on=ran_on, origin=origin)
 
     def describe(self) -> str:
         message = super().describe()
@@ -315,6 +315,8 @@ class MapWorkflow(Workflow):
         try:
             computed = current_backend().map(self, work, resources=self.resources)
         except BaseException as error:
+            if not path:
+                _count_items(progress.done, progress.failed or isinstance(error, ItemFailure))
             self._fail(error, state, results, todo)
             raise  # not an item failure (KeyboardInterrupt, a backend error...)
         finally:
@@ -325,6 +327,8 @@ class MapWorkflow(Workflow):
                               f"for {len(todo)} items")
         for index, result in zip(todo, computed):
             results[index] = result
+        if not path:
+            _count_items(total, 0)
         return results
 
     def _fail(self, error: BaseException, state: _MapRun, results: list[Any],
@@ -340,6 +344,7 @@ class MapWorkflow(Workflow):
                 self.label, error.index, error.error, completed=completed,
                 total=len(results), block_name=error.block_name,
                 remote_traceback=error.remote_traceback, ran_on=error.ran_on,
+                origin=error.origin,
             ) from error
         if state.results:  # a backend error says so; an interrupt is said once, later
             logger.log(logging.DEBUG if isinstance(error, KeyboardInterrupt) else logging.WARNING,
@@ -430,6 +435,15 @@ class MapWorkflow(Workflow):
         state["_hooks"] = None  # hook callers of this process's plugin host
         state["_stores"] = {}  # cache stores: made again where the workflow runs
         return state
+
+
+def _count_items(done: int, failed: int) -> None:
+    """Add a top-level map's items to its run's counts (the run's summary line)."""
+    from outflow.core.pipeline.context import active_context, has_active_context
+
+    run = getattr(active_context(), "run", None) if has_active_context() else None
+    if run is not None and hasattr(run, "count_items"):
+        run.count_items(done, int(failed))
 
 
 class _ItemCache:

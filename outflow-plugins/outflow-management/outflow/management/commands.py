@@ -13,6 +13,7 @@ class Management(Command):
 
     name = "management"
     invokable = False
+    announce_run = False  # they look at runs, pipelines and databases; no summary line
 
 
 def _load_subcommands() -> None:

@@ -65,6 +65,7 @@ def run_started(run: Any) -> None:
     run.extra[IDS_KEY] = {"run_id": tracker.run_id,
                           "configuration_id": tracker.configuration_id}
     run.extra[TRACKER_KEY] = tracker
+    run.id = tracker.run_id
 
 
 def worker_started(pipeline_context: Any, run: Any) -> None:
