@@ -42,6 +42,8 @@ class RunInfo:
     #: Whether the command line ends the run with its summary line (a pipeline's
     #: commands do; management commands, which only read runs, do not).
     announce: bool = False
+    #: The run's log file (:mod:`outflow.core.logging.run_log`), where it has one.
+    log_path: str | None = None
     #: The exception that ended the run (None: it succeeded).
     error: BaseException | None = field(default=None, repr=False, compare=False)
     #: Free space for plugins (run tracking keeps its database ids here).

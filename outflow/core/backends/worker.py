@@ -58,9 +58,13 @@ def start_worker(kit: WorkerKit) -> PipelineContext:
         host.add_pipeline_plugins(pipeline_plugins)
     pipeline_context = kit.snapshot.restore(host)
     if forked:
-        pipeline_context.logging_configured = True  # inherited from the driver
+        pipeline_context.logging_configured = True  # inherited, the run's log file too
     else:
         pipeline_context.configure_logging()
+        if getattr(pipeline_context.run, "log_path", None):
+            from outflow.core.logging.run_log import join_run_log
+
+            join_run_log(pipeline_context, pipeline_context.run)
     activation = activate(pipeline_context)
     activation.__enter__()  # for the life of the process
     SET_UP[kit.id] = os.getpid()

@@ -76,6 +76,11 @@ def _run(pipeline_context: PipelineContext, build: Callable[[], Any], backend_cl
     pipeline_context.run = run
     hook = pipeline_context.hook
     hook.outflow_run_started(run=run)
+    run_log = None
+    if run.id is not None:  # a recorded run keeps its log in a file of its own
+        from outflow.core.logging.run_log import open_run_log
+
+        run_log = open_run_log(pipeline_context, run)
     error: BaseException | None = None
     backend = None
     try:
@@ -92,11 +97,31 @@ def _run(pipeline_context: PipelineContext, build: Callable[[], Any], backend_cl
         finally:
             run.end_time = time.time()
             run.state = run_state(error)
-            hook.outflow_run_finished(run=run, state=run.state, error=error)
+            try:
+                hook.outflow_run_finished(run=run, state=run.state, error=error)
+            finally:
+                if run_log is not None:
+                    _close_run_log(run_log, run)
     from outflow.core.commands.summary import announce_success
 
     announce_success(run)
     return result
+
+
+def _close_run_log(run_log: Any, run: RunInfo) -> None:
+    """End the run's log file with how the run ended (the error's traceback too)."""
+    import logging
+
+    from outflow.core.commands.summary import duration
+
+    error = run.error
+    took = duration((run.end_time or run.start_time) - run.start_time)
+    if error is None:
+        run_log.write(logging.INFO, f"run {run.id} succeeded in {took}")
+    else:
+        run_log.write(logging.ERROR, f"run {run.id} {run.state} after {took}: "
+                                     f"{type(error).__name__}: {error}", exc_info=error)
+    run_log.close()
 
 
 def show_plan(command_class: type[Command], fmt: str) -> None:

@@ -50,3 +50,12 @@ ROOT_COMMAND_CLASS = "outflow.core.commands:RootCommand"
 #: (errors with ``--strict``); the kernel's sections, those plugins register defaults
 #: for and those named after a backend are known without being listed here.
 CONFIG_SECTIONS: list[str] = []
+
+#: Each run recorded in the database writes its full log to ``run-<id>.log`` in
+#: ``RUN_LOG_DIR`` (None: ``.outflow/logs`` in the pipeline's directory), at
+#: ``RUN_LOG_LEVEL`` whatever the console shows, up to ``RUN_LOG_MAX_BYTES`` per run;
+#: only the newest ``RUN_LOG_KEEP`` files are kept (0: no run log).
+RUN_LOG_DIR: str | None = None
+RUN_LOG_LEVEL = "DEBUG"
+RUN_LOG_MAX_BYTES = 50 * 1024 * 1024
+RUN_LOG_KEEP = 100

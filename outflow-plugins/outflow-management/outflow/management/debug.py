@@ -47,11 +47,10 @@ class Debug(Command):
         from outflow.core.pipeline import context
         from outflow.management.liveness import shown_state
         from outflow.management.runs import (
-            duration,
             failed_blocks,
             find_run,
             latest_failed_run,
-            local_time,
+            run_header,
         )
 
         databases = context.databases
@@ -59,10 +58,7 @@ class Debug(Command):
         run = (latest_failed_run(databases) if reference is None
                else find_run(databases, str(reference)))
         state = shown_state(run)
-        print(f"run {run.id} ({run.uuid}): {run.command} [{state}]")
-        print(f"  started {local_time(run.start_time)}, "
-              f"duration {duration(run.start_time, run.end_time)}, "
-              f"{run.user}@{run.hostname}, backend {run.backend}")
+        print(run_header(run))
         blocks = failed_blocks(databases, run.id)
         if not blocks:
             print("No failed block." if state != "failed"

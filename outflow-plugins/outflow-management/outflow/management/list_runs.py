@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from outflow.core.commands import Command
@@ -14,7 +15,8 @@ class ListRuns(Command):
 
     A run still ``running`` whose process is gone shows as ``crashed`` (see
     :mod:`outflow.management.liveness`). The table fits the terminal (a long command
-    wraps); ``--json`` prints every field in full, for scripts.
+    wraps), followed by where each run's log file is; ``--json`` prints every field in
+    full, the log file's path included, for scripts.
     """
 
     help = ("List the recorded runs: id, command, start, duration and state, newest first.\n\n"
@@ -42,7 +44,7 @@ class ListRuns(Command):
         from outflow.core.cli.tables import WRAP, Column, format_table
         from outflow.core.pipeline import context
         from outflow.management.liveness import shown_state
-        from outflow.management.runs import duration, latest_runs, local_time
+        from outflow.management.runs import duration, latest_runs, local_time, log_file
 
         args = context.args
         runs = latest_runs(context.databases, args.limit, state=args.state,
@@ -61,13 +63,16 @@ class ListRuns(Command):
         rows = [(str(run.id), run.command, local_time(run.start_time),
                  duration(run.start_time, run.end_time), shown_state(run)) for run in runs]
         print(format_table(columns, rows))
+        logged = next((path for path in map(log_file, runs) if path is not None), None)
+        if logged is not None:  # one line rather than a column of nearly equal paths
+            print(f"Each run's log: {os.path.join(os.path.dirname(logged), 'run-ID.log')}")
 
 
 def run_as_dict(run: Any) -> dict[str, Any]:
     """A run as ``list_runs --json`` prints it: the state as shown (``crashed`` included),
     times in UTC ISO 8601, the duration in seconds (null while it runs)."""
     from outflow.management.liveness import shown_state
-    from outflow.management.runs import seconds, utc_time
+    from outflow.management.runs import log_file, seconds, utc_time
 
     return {
         "id": run.id,
@@ -80,4 +85,5 @@ def run_as_dict(run: Any) -> dict[str, Any]:
         "backend": run.backend,
         "user": run.user,
         "host": run.hostname,
+        "log": log_file(run),
     }

@@ -283,3 +283,36 @@ def latest_run(databases: Any) -> Any:
 __all__ = ["BlockStats", "FailedBlock", "RunNotFound", "block_stats", "duration",
            "failed_blocks", "find_run", "latest_failed_run", "latest_run", "latest_runs",
            "local_time", "parse_since", "runs_starting_with", "seconds", "utc_time"]
+
+
+def log_file(run: Any) -> str | None:
+    """The path of ``run``'s log file (:mod:`outflow.core.logging.run_log`), relative to
+    the working directory when under it; None when it has none (any more)."""
+    import os
+
+    from outflow.core.logging.run_log import run_log_directory, run_log_path
+    from outflow.core.pipeline.context import active_context
+
+    directory = run_log_directory(active_context().settings)
+    if directory is None:
+        return None
+    path = run_log_path(directory, run.id)
+    if not path.is_file():
+        return None
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def run_header(run: Any) -> str:
+    """What ``debug`` and ``show`` say of a run first: which, when, where, its log."""
+    from outflow.management.liveness import shown_state
+
+    lines = [f"run {run.id} ({run.uuid}): {run.command} [{shown_state(run)}]",
+             f"  started {local_time(run.start_time)}, duration "
+             f"{duration(run.start_time, run.end_time)}, {run.user}@{run.hostname}, "
+             f"backend {run.backend}"]
+    log = log_file(run)
+    if log is not None:
+        lines.append(f"  log {log}")
+    return "\n".join(lines)
+

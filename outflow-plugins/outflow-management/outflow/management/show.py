@@ -47,13 +47,9 @@ class Show(Command):
 
 def _print(run: Any, stats: list[Any], failed: list[Any]) -> None:
     from outflow.core.cli.tables import Column, format_table
-    from outflow.management.liveness import shown_state
-    from outflow.management.runs import duration, local_time
+    from outflow.management.runs import run_header
 
-    print(f"run {run.id} ({run.uuid}): {run.command} [{shown_state(run)}]")
-    print(f"  started {local_time(run.start_time)}, duration "
-          f"{duration(run.start_time, run.end_time)}, {run.user}@{run.hostname}, "
-          f"backend {run.backend}")
+    print(run_header(run))
     if not stats:
         print("No block recorded.")
         return
