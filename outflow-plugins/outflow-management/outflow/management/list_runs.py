@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from outflow.core.commands import Command
@@ -15,8 +14,8 @@ class ListRuns(Command):
 
     A run still ``running`` whose process is gone shows as ``crashed`` (see
     :mod:`outflow.management.liveness`). The table fits the terminal (a long command
-    wraps), followed by where each run's log file is; ``--json`` prints every field in
-    full, the log file's path included, for scripts.
+    wraps); ``--json`` prints every field in full, the path of the run's log file
+    included, for scripts.
     """
 
     help = ("List the recorded runs: id, command, start, duration and state, newest first.\n\n"
@@ -44,7 +43,7 @@ class ListRuns(Command):
         from outflow.core.cli.tables import WRAP, Column, format_table
         from outflow.core.pipeline import context
         from outflow.management.liveness import shown_state
-        from outflow.management.runs import duration, latest_runs, local_time, log_file
+        from outflow.management.runs import duration, latest_runs, local_time
 
         args = context.args
         runs = latest_runs(context.databases, args.limit, state=args.state,
@@ -63,9 +62,6 @@ class ListRuns(Command):
         rows = [(str(run.id), run.command, local_time(run.start_time),
                  duration(run.start_time, run.end_time), shown_state(run)) for run in runs]
         print(format_table(columns, rows))
-        logged = next((path for path in map(log_file, runs) if path is not None), None)
-        if logged is not None:  # one line rather than a column of nearly equal paths
-            print(f"Each run's log: {os.path.join(os.path.dirname(logged), 'run-ID.log')}")
 
 
 def run_as_dict(run: Any) -> dict[str, Any]:
