@@ -112,10 +112,10 @@ def _close_run_log(run_log: Any, run: RunInfo) -> None:
     """End the run's log file with how the run ended (the error's traceback too)."""
     import logging
 
-    from outflow.core.commands.summary import duration
+    from outflow.core.commands.summary import duration, elapsed
 
     error = run.error
-    took = duration((run.end_time or run.start_time) - run.start_time)
+    took = duration(elapsed(run))
     if error is None:
         run_log.write(logging.INFO, f"run {run.id} succeeded in {took}")
     else:

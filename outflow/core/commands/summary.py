@@ -37,7 +37,8 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def _elapsed(run: RunInfo) -> float:
+def elapsed(run: RunInfo) -> float:
+    """Seconds from the run's start to its end (to its start while it runs)."""
     end = run.end_time if run.end_time is not None else run.start_time
     return max(0.0, end - run.start_time)
 
@@ -49,13 +50,13 @@ def _name(run: RunInfo) -> str:
 def success_line(run: RunInfo) -> str:
     """``run 14 succeeded in 4.3 s (200 items, 0 failed)``; the counts when the run mapped."""
     counts = f" ({run.items} items, {run.items_failed} failed)" if run.items else ""
-    return f"{_name(run)} succeeded in {duration(_elapsed(run))}{counts}"
+    return f"{_name(run)} succeeded in {duration(elapsed(run))}{counts}"
 
 
 def failure_line(run: RunInfo, message: str, prog_name: str = "outflow") -> str:
     """``run 14 failed after 1.4 s: <message> -> outflow management debug 14``."""
     hint = f" -> {debug_command(prog_name)} {run.id}" if run.id is not None else ""
-    return f"{_name(run)} failed after {duration(_elapsed(run))}: {message}{hint}"
+    return f"{_name(run)} failed after {duration(elapsed(run))}: {message}{hint}"
 
 
 def debug_command(prog_name: str) -> str:
@@ -85,5 +86,5 @@ def ended_run(error: BaseException) -> RunInfo | None:
     return None
 
 
-__all__ = ["announce_success", "debug_command", "duration", "ended_run", "failure_line",
-           "success_line"]
+__all__ = ["announce_success", "debug_command", "duration", "elapsed", "ended_run",
+           "failure_line", "success_line"]

@@ -115,6 +115,11 @@ class RunLog:
         self.handler.addFilter(SecretFilter())
         self._saved: list[tuple[Any, int]] = []
 
+    @classmethod
+    def for_settings(cls, path: Path, settings: Any) -> RunLog:
+        """The log file at ``path`` with the level and cap the pipeline's settings ask."""
+        return cls(path, _level(settings), int(getattr(settings, "RUN_LOG_MAX_BYTES", 0) or 0))
+
     def attach(self) -> RunLog:
         """Route every record at :attr:`level` or above to the file; the other handlers
         keep showing what they showed."""
@@ -174,8 +179,7 @@ def open_run_log(pipeline_context: Any, run: Any) -> RunLog | None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         prune(directory, keep - 1)  # room for this run's
-        run_log = RunLog(run_log_path(directory, run.id), _level(settings),
-                         int(getattr(settings, "RUN_LOG_MAX_BYTES", 0) or 0))
+        run_log = RunLog.for_settings(run_log_path(directory, run.id), settings)
     except OSError as error:
         log.warning("outflow: run %s keeps no log file: %s: %s", run.id,
                     type(error).__name__, error)
@@ -191,10 +195,8 @@ def join_run_log(pipeline_context: Any, run: Any) -> RunLog | None:
     path = getattr(run, "log_path", None)
     if not path:
         return None
-    settings = pipeline_context.settings
     try:
-        return RunLog(Path(path), _level(settings),
-                      int(getattr(settings, "RUN_LOG_MAX_BYTES", 0) or 0)).attach()
+        return RunLog.for_settings(Path(path), pipeline_context.settings).attach()
     except OSError:
         return None
 
