@@ -224,7 +224,7 @@ class Tracker:
             return
         now = time.time()
         with self._lock:
-            self._close_open("success" if state == "success" else "failed", now)
+            self._close_open(state if state in ("success", "interrupted") else "failed", now)
             if error is not None and id(error) not in self._errors_seen:
                 self._errors_seen.add(id(error))
                 self._exceptions.append((None, error))
@@ -276,7 +276,9 @@ class Tracker:
         self._end(block, "success")
 
     def block_failed(self, block: Any, error: BaseException) -> None:
-        record = self._end(block, "failed")
+        # A signal (Ctrl-C, scancel, a time limit) stopping a block is not its failure.
+        state = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        record = self._end(block, state)
         if record is not None and id(error) not in self._errors_seen:
             with self._lock:
                 self._errors_seen.add(id(error))

@@ -26,9 +26,12 @@ elements (``--array=0-N%K``, K from ``simultaneous_tasks``), named after the run
    the exit code, the log and its last lines; COMPLETED without a result means the
    node could not write to TEMP_DIR.
 
-The first failure (an item's exception, or a job's) cancels the arrays (``scancel``)
-and fails the map with the failure of the first failing item in input order among
-those known; Ctrl-C, SIGTERM and SIGHUP cancel them too. Results come back in input
+After a failure (an item's exception, or a job's), the elements that cannot hold an
+earlier failing item are cancelled (those waiting, those of later items); the running
+elements of earlier items end, as a worker pool's running chunks do, so the failure
+named is the first in input order and the finished items are kept. Then the arrays
+are cancelled (``scancel``) and the map fails; Ctrl-C, SIGTERM and SIGHUP cancel them
+at once. Results come back in input
 order. The map's directory is removed after a map that succeeded, kept after one that
 failed (the logs are in it), unless ``keep_files`` says otherwise.
 """
@@ -77,6 +80,10 @@ QUEUE_PATIENCE = 300.0
 #: before elements still shown running are taken for stale and cancelled.
 LEFT_CHECKS = 5
 LEFT_GRACE = 0.2
+#: Slurm states of an element whose item is being run (after a failure, it may still
+#: turn out to be an earlier failing item: it is waited for).
+RUNNING_STATES = frozenset({"RUNNING", "CONFIGURING", "COMPLETING", "SIGNALING",
+                            "STAGE_OUT"})
 #: Lines of an element's log quoted in a failure.
 TAIL_LINES = 8
 
@@ -102,6 +109,10 @@ class MapSubmission:
         self.results: list[Any] = [None] * len(items)
         self.remaining = set(range(len(items)))
         self.failures: list[ItemFailure] = []
+        #: positions of the failed items (after one, only earlier running items count)
+        self.failed_positions: set[int] = set()
+        #: the last squeue answer: element -> (state, reason)
+        self.queued: dict[str, tuple[str, str]] = {}
         #: array job id -> (first position, number of elements)
         self.arrays: dict[str, tuple[int, int]] = {}
         #: position -> polling cycles it has been out of the queue without a result
@@ -163,15 +174,42 @@ class MapSubmission:
         fastest = self.settings.poll_interval
         slowest = self.settings.max_poll_interval
         interval = fastest
-        while self.remaining and not self.failures:
+        while self._outstanding():
             changed = self._read_results()
-            if not self.remaining or self.failures:
+            if not self._outstanding():
                 return
             changed = self._check_queue() or changed
-            if self.failures:
+            if not self._outstanding():
                 return
-            interval = fastest if changed else min(slowest, interval * 1.5)
+            interval = fastest if changed or self.failures else min(slowest, interval * 1.5)
             time.sleep(interval)
+
+    def _outstanding(self) -> bool:
+        """Whether items are still awaited: all of them until one fails; after, only
+        those running before the first failing position (see :meth:`_give_up_after`)."""
+        if self.failures:
+            self._give_up_after(min(self.failed_positions))
+        return bool(self.remaining)
+
+    def _give_up_after(self, floor: int) -> None:
+        """Cancel the elements that cannot hold a failure earlier than position ``floor``:
+        later items, and earlier ones not running (still waiting, or gone from the queue
+        for longer than their result takes to show)."""
+        dropped = []
+        for position in self.remaining:
+            element = self._element(position)[1]
+            state = self.queued.get(element, ("", ""))[0]
+            if position < floor and (
+                    state in RUNNING_STATES
+                    or (not state and self.absent.get(position, 0) <= 2 * GRACE_CYCLES)):
+                continue  # running, or just ended: its result may come before the others
+            dropped.append(position)
+        if not dropped:
+            return
+        self.remaining.difference_update(dropped)
+        commands.cancel_elements(
+            element for element in (self._element(position)[1] for position in dropped)
+            if element in self.queued)
 
     def _read_results(self) -> bool:
         """Read the result files that appeared; True when there were some."""
@@ -191,6 +229,7 @@ class MapSubmission:
             landed = True
             if failure is not None:
                 self.failures.append(failure)
+                self.failed_positions.add(position)
             else:
                 self.results[position] = result
                 self.workflow.item_returned(self.items[position], result)
@@ -204,6 +243,7 @@ class MapSubmission:
             self._queue_unanswered(error)
             return False
         self.queue_silent_since = None
+        self.queued = queued
         running = sum(1 for state, _ in queued.values() if state == "RUNNING")
         self.queued_seen = bool(queued)
         self.workflow.items_queued(running=running, pending=len(self.remaining) - running)
@@ -313,6 +353,7 @@ class MapSubmission:
         index = getattr(self.items[position], "index", position)
         self.remaining.discard(position)
         self.failures.append(WorkerDied(self.label, index, SlurmJobFailed(why)))
+        self.failed_positions.add(position)
 
     def _cancel(self) -> None:
         """Cancel the run's arrays: those known, and one whose sbatch was interrupted
