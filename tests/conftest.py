@@ -122,6 +122,55 @@ def make_pipeline(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+SQUARES_COMMANDS = '''
+from outflow.core.commands import Command, RootCommand
+from outflow.core.logging import logger
+from outflow.core.tasks import as_task
+from outflow.library.workflows import MapWorkflow
+
+
+@as_task
+def Values() -> {"value_array": list}:
+    logger.debug("values made")
+    return list(range(COUNT))
+
+
+@as_task
+def Square(value: int) -> {"square": int}:
+    logger.debug(f"squaring {value}")
+    if value in FAIL_AT:
+        raise ValueError(f"no square for {value}")
+    return value * value
+
+
+@RootCommand.subcommand()
+class Squares(Command):
+    def setup_tasks(self):
+        Values() | MapWorkflow(Square(), name="squares_map", output_name="squares"OPTIONS)
+'''
+
+
+@pytest.fixture
+def squares_pipeline(make_pipeline: Callable[..., Path]) -> Callable[..., Path]:
+    """A pipeline recording its runs in SQLite, whose command ``squares`` maps ``Square``
+    over ``range(count)``; the items in ``fail_at`` raise ``ValueError: no square for N``
+    (at ``squaresdemo/commands.py:17``); ``map_options`` are more arguments of the
+    MapWorkflow (``"keep_going=True"``)."""
+
+    def make(fail_at: int | tuple[int, ...] = (), count: int = 5,
+             map_options: str = "") -> Path:
+        failing = {fail_at} if isinstance(fail_at, int) else set(fail_at)
+        source = (SQUARES_COMMANDS.replace("COUNT", str(count))
+                  .replace("FAIL_AT", repr(failing) if failing else "()")
+                  .replace("OPTIONS", f", {map_options}" if map_options else ""))
+        return make_pipeline(
+            plugins=["squaresdemo"],
+            files={"squaresdemo/__init__.py": "", "squaresdemo/commands.py": source},
+            config="databases:\n  default:\n    dialect: sqlite\n")
+
+    return make
+
+
 @pytest.fixture
 def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """Run the ``outflow`` command line in-process from ``cwd``; return (code, out, err)."""

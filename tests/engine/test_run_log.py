@@ -9,46 +9,11 @@ from outflow.core.logging.run_log import prune
 
 pytestmark = pytest.mark.usefixtures("restore_logging")  # the commands configure logging
 
-COMMANDS = '''
-from outflow.core.commands import Command, RootCommand
-from outflow.core.logging import logger
-from outflow.core.tasks import as_task
-from outflow.library.workflows import MapWorkflow
-
-
-@as_task
-def Values() -> {"value_array": list}:
-    logger.debug("values made")
-    return list(range(4))
-
-
-@as_task
-def Square(value: int) -> {"square": int}:
-    logger.debug(f"squaring {value}")
-    if value == FAIL_AT:
-        raise ValueError(f"no square for {value}")
-    return value * value
-
-
-@RootCommand.subcommand()
-class Squares(Command):
-    def setup_tasks(self):
-        Values() | MapWorkflow(Square(), name="squares_map", output_name="squares")
-'''
-
-
-def _pipeline(make_pipeline, fail_at: int) -> Path:
-    return make_pipeline(
-        plugins=["runlogdemo"],
-        files={"runlogdemo/__init__.py": "",
-               "runlogdemo/commands.py": COMMANDS.replace("FAIL_AT", str(fail_at))},
-        config="databases:\n  default:\n    dialect: sqlite\n")
-
 
 @pytest.mark.parametrize("backend", ["default", "parallel"])
-def test_a_recorded_run_writes_its_debug_log_and_its_end(make_pipeline, run_cli,
+def test_a_recorded_run_writes_its_debug_log_and_its_end(squares_pipeline, run_cli,
                                                          backend: str) -> None:
-    root = _pipeline(make_pipeline, fail_at=2)
+    root = squares_pipeline(fail_at=2, count=4)
     assert run_cli(["management", "db", "upgrade", "heads"], root)[0] == 0
     code, _out, err = run_cli(["squares", "-b", backend], root)
     assert code == 1
@@ -64,15 +29,15 @@ def test_a_recorded_run_writes_its_debug_log_and_its_end(make_pipeline, run_cli,
     assert '"log": ".outflow/logs/run-1.log"' in out
 
 
-def test_untracked_runs_write_no_log_file(make_pipeline, run_cli) -> None:
-    root = _pipeline(make_pipeline, fail_at=-1)
+def test_untracked_runs_write_no_log_file(squares_pipeline, run_cli) -> None:
+    root = squares_pipeline(count=4)
     assert run_cli(["squares", "--db-untracked"], root)[0] == 0
     assert not (root / ".outflow" / "logs").exists()
 
 
-def test_the_log_stops_at_its_size_cap_and_old_logs_are_pruned(make_pipeline,
+def test_the_log_stops_at_its_size_cap_and_old_logs_are_pruned(squares_pipeline,
                                                                  run_cli) -> None:
-    root = _pipeline(make_pipeline, fail_at=-1)
+    root = squares_pipeline(count=4)
     settings = root / "settings.py"
     settings.write_text(settings.read_text() + "RUN_LOG_MAX_BYTES = 300\nRUN_LOG_KEEP = 2\n")
     assert run_cli(["management", "db", "upgrade", "heads"], root)[0] == 0

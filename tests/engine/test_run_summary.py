@@ -12,44 +12,13 @@ from outflow.core.runs import RunInfo
 
 pytestmark = pytest.mark.usefixtures("restore_logging")  # the commands configure logging
 
-COMMANDS = '''
-from outflow.core.commands import Command, RootCommand
-from outflow.core.tasks import as_task
-from outflow.library.workflows import MapWorkflow
-
-
-@as_task
-def Values() -> {"value_array": list}:
-    return list(range(5))
-
-
-@as_task
-def Square(value: int) -> {"square": int}:
-    if value == FAIL_AT:
-        raise ValueError(f"no square for {value}")
-    return value * value
-
-
-@RootCommand.subcommand()
-class Squares(Command):
-    def setup_tasks(self):
-        Values() | MapWorkflow(Square(), name="squares_map", output_name="squares")
-'''
-
-
 @pytest.fixture
-def pipeline(make_pipeline) -> Path:
-    def make(fail_at: int) -> Path:
-        return make_pipeline(
-            plugins=["summarydemo"],
-            files={"summarydemo/__init__.py": "",
-                   "summarydemo/commands.py": COMMANDS.replace("FAIL_AT", str(fail_at))},
-            config="databases:\n  default:\n    dialect: sqlite\n")
-    return make
+def pipeline(squares_pipeline) -> Path:
+    return squares_pipeline
 
 
 def test_a_tracked_run_ends_with_its_number_duration_and_counts(pipeline, run_cli) -> None:
-    root = pipeline(fail_at=-1)
+    root = pipeline()
     assert run_cli(["management", "db", "upgrade", "heads"], root)[0] == 0
     code, _out, err = run_cli(["squares"], root)
     assert code == 0, err
@@ -58,7 +27,7 @@ def test_a_tracked_run_ends_with_its_number_duration_and_counts(pipeline, run_cl
 
 
 def test_management_commands_and_a_quiet_log_level_print_no_summary(pipeline, run_cli) -> None:
-    root = pipeline(fail_at=-1)
+    root = pipeline()
     code, _out, err = run_cli(["management", "db", "upgrade", "heads"], root)
     assert code == 0 and "succeeded" not in err, err
     code, _out, err = run_cli(["squares", "-ll", "WARNING"], root)
@@ -76,7 +45,7 @@ def test_a_failed_run_names_itself_the_item_the_line_and_the_debug_command(
     [line] = [line for line in err.splitlines() if line.startswith("outflow: error:")]
     assert line.startswith("outflow: error: run 1 failed after "), line
     assert ("item 3 of workflow squares_map failed in task square: ValueError: no square for 3 "
-            "(summarydemo/commands.py:14)") in line, line
+            "(squaresdemo/commands.py:17)") in line, line
     assert line.endswith(" -> outflow management debug 1"), line
     # The debug command named there works.
     code, out, err = run_cli(["management", "debug", "1"], root)
@@ -88,7 +57,7 @@ def test_an_untracked_failure_is_the_error_alone(pipeline, run_cli) -> None:
     code, _out, err = run_cli(["squares", "--db-untracked"], root)
     assert code == 1
     assert ("outflow: error: item 0 of workflow squares_map failed in task square: "
-            "ValueError: no square for 0 (summarydemo/commands.py:14)") in err, err
+            "ValueError: no square for 0 (squaresdemo/commands.py:17)") in err, err
     assert "run failed" not in err and "management debug" not in err
 
 

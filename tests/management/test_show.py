@@ -10,40 +10,9 @@ import pytest
 
 pytestmark = pytest.mark.usefixtures("restore_logging")  # the commands configure logging
 
-COMMANDS = '''
-from outflow.core.commands import Command, RootCommand
-from outflow.core.tasks import as_task
-from outflow.library.workflows import MapWorkflow
-
-
-@as_task
-def Values() -> {"value_array": list}:
-    return list(range(5))
-
-
-@as_task
-def Square(value: int) -> {"square": int}:
-    if value == FAIL_AT:
-        raise ValueError(f"no square for {value}")
-    return value * value
-
-
-@RootCommand.subcommand()
-class Squares(Command):
-    def setup_tasks(self):
-        Values() | MapWorkflow(Square(), name="squares_map", output_name="squares")
-'''
-
-
 @pytest.fixture
-def pipeline(make_pipeline) -> Path:
-    def make(fail_at: int) -> Path:
-        return make_pipeline(
-            plugins=["showdemo"],
-            files={"showdemo/__init__.py": "",
-                   "showdemo/commands.py": COMMANDS.replace("FAIL_AT", str(fail_at))},
-            config="databases:\n  default:\n    dialect: sqlite\n")
-    return make
+def pipeline(squares_pipeline) -> Path:
+    return squares_pipeline
 
 
 def test_show_counts_each_task_and_names_the_failed_items(pipeline, run_cli) -> None:
@@ -70,7 +39,7 @@ def test_show_counts_each_task_and_names_the_failed_items(pipeline, run_cli) -> 
 
 
 def test_show_without_any_run_says_so(pipeline, run_cli) -> None:
-    root = pipeline(fail_at=-1)
+    root = pipeline()
     assert run_cli(["management", "db", "upgrade", "heads"], root)[0] == 0
     code, _out, err = run_cli(["management", "show"], root)
     assert code != 0 and "no run recorded yet" in err

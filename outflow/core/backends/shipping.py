@@ -39,7 +39,7 @@ SET_UP: dict[str, int] = {}
 HOSTS: dict[str, Any] = {}
 
 _FLAGS = ("backend_name", "force_dry_run", "dry_run", "db_untracked", "overwrite_cache",
-          "log_level")
+          "keep_going", "log_level")
 
 
 class ContextSnapshot(Record):

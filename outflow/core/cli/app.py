@@ -151,6 +151,7 @@ def build_root(pipeline_context: PipelineContext, name: str = "outflow") -> Outf
         pipeline_context.dry_run = bool(options.get("dry_run"))
         pipeline_context.db_untracked = bool(options.get("db_untracked"))
         pipeline_context.overwrite_cache = bool(options.get("overwrite_cache"))
+        pipeline_context.keep_going = bool(options.get("keep_going"))
         if options.get("strict"):  # else as set up (OUTFLOW_STRICT may have set it)
             pipeline_context.strict = True
 

@@ -76,6 +76,9 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
                  "Do not record this run in the database (its tasks may still use it)."),
     GlobalOption(("--overwrite-cache",), "overwrite_cache",
                  "Recompute cached workflows and overwrite their entries."),
+    GlobalOption(("--keep-going",), "keep_going",
+                 "Maps run every item even when some fail, then fail naming those that "
+                 "did (finished outputs are kept and cached)."),
     GlobalOption(("--strict",), "strict",
                  "Unknown configuration sections, tasks and parameters are errors, not "
                  "warnings (also OUTFLOW_STRICT=1)."),
@@ -124,6 +127,7 @@ class GlobalOptions(Record):
     dry_run: bool
     db_untracked: bool
     overwrite_cache: bool
+    keep_going: bool
     strict: bool
     plan: str | None
     plugins: list[str]

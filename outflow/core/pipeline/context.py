@@ -66,6 +66,9 @@ class PipelineContext:
         self.dry_run = False
         self.db_untracked = False
         self.overwrite_cache = False
+        #: ``--keep-going``: every map runs all its items, then fails naming those that
+        #: failed (``MapWorkflow(keep_going=True)`` for the whole run).
+        self.keep_going = False
         self.run: Any = None
         #: The backend running the command (set by ``Backend.run``).
         self.backend: Any = None

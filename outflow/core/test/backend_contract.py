@@ -251,6 +251,18 @@ class BackendContract:
         assert "item 7 of" not in done.stderr
         assert "Traceback" not in done.stderr  # one line, without --log-level DEBUG
 
+    def test_keep_going_runs_every_item_and_names_each_failure(
+            self, contract: ContractPipeline) -> None:
+        # An item that fails comes back as a result (MapWorkflow(keep_going=True)):
+        # the backend runs the others as usual.
+        done = contract.run("contract_map", "--n", "6", "--fail-at", "1,4", "--keep-going",
+                            "--db-untracked", check=False)
+        assert done.returncode == 1, done.stderr
+        assert ("2 of 6 items of workflow contract_items failed: item 1 in task compute: "
+                "ValueError: boom on 1") in done.stderr, done.stderr
+        assert "; item 4 in task compute: ValueError: boom on 4" in done.stderr
+        assert {value for value, _ in contract.logged("done")} == {0, 2, 3, 5}
+
     def test_finished_outputs_are_kept_and_the_cache_stays_right(
             self, contract: ContractPipeline) -> None:
         failed = contract.run("contract_map", "--n", "8", "--sleep", "0.2", "--fail-at", "4",

@@ -49,6 +49,18 @@ Failures. An item that raises fails the MapWorkflow with a :class:`MapItemError`
 naming the item's index, the task and the error; the outputs of the items that
 finished and came back are kept on the exception (``error.completed``, index ->
 result).
+
+Keep going. With ``keep_going=True`` (or the command's ``--keep-going``), an item
+that raises does not stop the map: it comes back from ``run_item`` as a
+:class:`FailedItem` result, which every backend returns like any other, so the
+other items all run; then the map fails with a :class:`MapItemsFailed` naming how
+many failed and the first few. A worker process that dies, or a cluster job that
+ends without a result, still stops the map (its backend raises).
+
+Retries. ``retries=N`` (``retry_delay`` seconds apart) runs a failing item again,
+where it runs, up to N more times, for an exception raised by a task's code; an
+input or output of the wrong type is never retried. Each attempt's blocks are
+recorded.
 """
 
 from __future__ import annotations
@@ -62,7 +74,7 @@ from typing import Any
 from outflow.core.backends import Item, ItemFailure, current_backend, current_item_path
 from outflow.core.logging import logger
 from outflow.core.target import Target
-from outflow.core.tasks import Block, EngineError, GraphError, TaskInputError
+from outflow.core.tasks import Block, EngineError, GraphError, TaskError, TaskInputError
 from outflow.core.workflow import Plan, Workflow
 
 
@@ -95,6 +107,71 @@ class MapItemError(ItemFailure):
         return {**super().state(), "completed": self.completed, "total": self.total}
 
 
+#: How many failed items a :class:`MapItemsFailed` names in its message.
+NAMED_FAILURES = 5
+
+
+class MapItemsFailed(MapItemError):
+    """Items of a map that kept going failed: ``3 of 200 items of map p failed: item 5
+    in task t: ValueError: ... (tasks.py:12); item 17 ...``.
+
+    A :class:`MapItemError` whose ``index``, ``error``, ``block_name`` and traceback
+    are those of the first failed item (in input order); ``failures`` holds every
+    item's :class:`~outflow.core.backends.ItemFailure`.
+    """
+
+    def __init__(self, label: str, failures: list[ItemFailure], *,
+                 completed: Mapping[int, Any] | None = None, total: int | None = None,
+                 remote_traceback: str | None = None) -> None:
+        self.failures = sorted(failures, key=lambda failure: failure.index or 0)
+        first = self.failures[0]
+        super().__init__(label, first.index, first.error, completed=completed, total=total,
+                         block_name=first.block_name,
+                         remote_traceback=remote_traceback or first.remote_traceback,
+                         ran_on=first.ran_on, origin=first.origin)
+
+    def describe(self) -> str:
+        failures = getattr(self, "failures", [])
+        if not failures:  # during the base class's construction
+            return super().describe()
+        total = "" if self.total is None else f" of {self.total}"
+        named = "; ".join(_one_failure(failure) for failure in failures[:NAMED_FAILURES])
+        more = len(failures) - NAMED_FAILURES
+        message = (f"{len(failures)}{total} items of {self.label} failed: {named}"
+                   + (f"; and {more} more" if more > 0 else ""))
+        if self.total is not None:
+            message += (f" ({len(self.completed)} of {self.total} items finished; "
+                        "their outputs are kept)")
+        return message
+
+    def state(self) -> dict[str, Any]:
+        state = super().state()
+        for key in ("index", "error", "block_name", "ran_on", "origin"):
+            del state[key]
+        return {**state, "failures": self.failures}
+
+
+def _one_failure(failure: ItemFailure) -> str:
+    """``item 5 in task t: ValueError: bad (tasks.py:12)``: one failure, without its map."""
+    text = failure.describe()
+    prefix = f"item {failure.index} of {failure.label} failed"
+    return f"item {failure.index}" + text[len(prefix):] if text.startswith(prefix) else text
+
+
+class FailedItem:
+    """The result of an item that failed in a map that keeps going: its
+    :class:`~outflow.core.backends.ItemFailure`. Backends return it like any result
+    (it pickles); the map sorts it out in the driver."""
+
+    __slots__ = ("failure",)
+
+    def __init__(self, failure: ItemFailure) -> None:
+        self.failure = failure
+
+    def __reduce__(self) -> tuple[type[FailedItem], tuple[ItemFailure]]:
+        return (FailedItem, (self.failure,))
+
+
 class CachedItem(Item):
     """An item whose result is stored in the workflow cache, under ``cache_key``, by
     the process that computes it."""
@@ -115,17 +192,23 @@ class _MapRun:
     back from elsewhere; an index is counted once either way.
     """
 
-    __slots__ = ("lock", "pid", "progress", "results")
+    __slots__ = ("failed_items", "lock", "pid", "progress", "results")
 
     def __init__(self, progress: Any) -> None:
         self.pid = os.getpid()
         self.progress = progress
         self.results: dict[int, Any] = {}
+        #: indexes of the items that failed in a map that keeps going
+        self.failed_items: set[int] = set()
         self.lock = threading.Lock()
 
     def landed(self, index: int, result: Any) -> None:
         with self.lock:
-            if index not in self.results:
+            if isinstance(result, FailedItem):
+                if index not in self.failed_items:
+                    self.failed_items.add(index)
+                    self.progress.advance(1, failed=1)
+            elif index not in self.results:
                 self.results[index] = result
                 self.progress.advance(1)
 
@@ -139,7 +222,8 @@ class MapWorkflow(Workflow):
 
     ``map_on``: ``{"sequence input": "inner input"}``; ``output_name``: the name of
     the output list; ``cache``: per-item cache (``cache_version`` forces new
-    entries); every other keyword argument
+    entries); ``keep_going``: run every item, then fail naming those that failed;
+    ``retries``/``retry_delay``: run a failing item again; every other keyword argument
     (``cpus_per_task``, ``mem``, ``partition``, ``simultaneous_tasks``, any sbatch
     directive) is a resource request passed to the backend, which ignores those it
     does not use.
@@ -149,7 +233,8 @@ class MapWorkflow(Workflow):
 
     def __init__(self, *blocks: Block, map_on: Mapping[str, str] | None = None,
                  output_name: str | None = None, name: str | None = None,
-                 cache: bool = False, cache_version: Any = None, **resources: Any) -> None:
+                 cache: bool = False, cache_version: Any = None, keep_going: bool = False,
+                 retries: int = 0, retry_delay: float = 0.0, **resources: Any) -> None:
         # The base class renames a single output; ours is the list of item results.
         super().__init__(*blocks, name=name, cache=cache, output_name=None,
                          cache_version=cache_version)
@@ -161,6 +246,19 @@ class MapWorkflow(Workflow):
                                  or cpus < 1):
             raise GraphError(f"{self.label}: cpus_per_task must be a positive integer, "
                              f"got {cpus!r}")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise GraphError(f"{self.label}: retries must be a positive integer or 0, "
+                             f"got {retries!r}")
+        if isinstance(retry_delay, bool) or not isinstance(retry_delay, (int, float)) \
+                or retry_delay < 0:
+            raise GraphError(f"{self.label}: retry_delay must be a number of seconds, "
+                             f"got {retry_delay!r}")
+        #: Run every item whatever fails (``keep_going=True``; the command's
+        #: ``--keep-going`` turns it on for the run, see :meth:`map_items`).
+        self.keep_going = bool(keep_going)
+        #: More attempts of a failing item, and the seconds between them.
+        self.item_retries = retries
+        self.item_retry_delay = float(retry_delay)
         self.map_on: dict[str, str] | None = dict(map_on) if map_on else None
         self.requested_output_name = output_name
         #: The name of the output list (final once validated).
@@ -312,6 +410,8 @@ class MapWorkflow(Workflow):
         progress.advance(total - len(todo))
         state = _MapRun(progress)
         self._run_state = state
+        keep_going = self.keep_going
+        self.keep_going = keep_going or _run_keeps_going()  # shipped with the workflow
         try:
             computed = current_backend().map(self, work, resources=self.resources)
         except BaseException as error:
@@ -320,15 +420,25 @@ class MapWorkflow(Workflow):
             self._fail(error, state, results, todo)
             raise  # not an item failure (KeyboardInterrupt, a backend error...)
         finally:
+            self.keep_going = keep_going
             self._run_state = None
             progress.close()
         if len(computed) != len(todo):
             raise EngineError(f"{self.label}: the backend returned {len(computed)} results "
                               f"for {len(todo)} items")
+        failures = []
         for index, result in zip(todo, computed):
-            results[index] = result
+            if isinstance(result, FailedItem):
+                failures.append(result.failure)
+            else:
+                results[index] = result
         if not path:
-            _count_items(total, 0)
+            _count_items(total - len(failures), len(failures))
+        if failures:
+            failed = {failure.index for failure in failures}
+            raise MapItemsFailed(
+                self.label, failures, total=total,
+                completed={i: result for i, result in enumerate(results) if i not in failed})
         return results
 
     def _fail(self, error: BaseException, state: _MapRun, results: list[Any],
@@ -369,21 +479,41 @@ class MapWorkflow(Workflow):
         display and keeps the result, so that a failure later in the map loses
         nothing.
         """
-        try:
-            result = super().run_item(item)
-        except ItemFailure:
-            state = self._run_state
-            if state is not None and state.pid == os.getpid():
-                state.failed()
-            raise
+        attempt = 0
+        while True:
+            try:
+                result = super().run_item(item)
+                break
+            except ItemFailure as failure:
+                if attempt < self.item_retries and isinstance(failure.error, TaskError):
+                    attempt += 1
+                    self._before_retry(failure, attempt)
+                    continue
+                if not self.keep_going:
+                    state = self._run_state
+                    if state is not None and state.pid == os.getpid():
+                        state.failed()
+                    raise
+                result = FailedItem(failure)
+                break
         key = getattr(item, "cache_key", None)
-        if key is not None:
+        if key is not None and not isinstance(result, FailedItem):
             self._store(key, result)
         index = getattr(item, "index", None)
         state = self._run_state
         if index is not None and state is not None and state.pid == os.getpid():
             state.landed(index, result)
         return result
+
+    def _before_retry(self, failure: ItemFailure, attempt: int) -> None:
+        """Say that an item failed and runs again; wait ``retry_delay``."""
+        import time
+
+        delay = self.item_retry_delay
+        logger.warning("%s (attempt %d of %d); trying again%s", failure.describe(), attempt,
+                       self.item_retries + 1, f" in {delay:g} s" if delay else "")
+        if delay:
+            time.sleep(delay)
 
     def item_returned(self, item: Mapping[str, Any], result: Any) -> None:
         """A backend brought ``item``'s result back from another process."""
@@ -435,6 +565,13 @@ class MapWorkflow(Workflow):
         state["_hooks"] = None  # hook callers of this process's plugin host
         state["_stores"] = {}  # cache stores: made again where the workflow runs
         return state
+
+
+def _run_keeps_going() -> bool:
+    """Whether the command was given ``--keep-going``."""
+    from outflow.core.pipeline.context import active_context, has_active_context
+
+    return has_active_context() and bool(getattr(active_context(), "keep_going", False))
 
 
 def _count_items(done: int, failed: int) -> None:
@@ -499,4 +636,5 @@ class _ItemCache:
 SlurmMapWorkflow = MapWorkflow
 
 
-__all__ = ["CachedItem", "MapItemError", "MapWorkflow", "SlurmMapWorkflow"]
+__all__ = ["CachedItem", "FailedItem", "MapItemError", "MapItemsFailed", "MapWorkflow",
+           "SlurmMapWorkflow"]
