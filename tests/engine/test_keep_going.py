@@ -7,6 +7,7 @@ import pickle
 from pathlib import Path
 
 import pytest
+
 from outflow.core.backends import ItemFailure
 from outflow.library.map_workflow import NAMED_FAILURES, MapItemsFailed
 
