@@ -39,6 +39,9 @@ class RunInfo:
     #: counted by the maps in the process that runs the workflow, for the summary line.
     items: int = 0
     items_failed: int = 0
+    #: Outputs read from the workflow cache instead of computed: a cached workflow's,
+    #: or a cached map's items (each counts one), in the driver's process.
+    cache_hits: int = 0
     #: Whether the command line ends the run with its summary line (a pipeline's
     #: commands do; management commands, which only read runs, do not).
     announce: bool = False
@@ -54,6 +57,10 @@ class RunInfo:
         failed: only maps outside any item count, so nested items are not counted twice."""
         self.items += done
         self.items_failed += failed
+
+    def count_cache_hits(self, hits: int) -> None:
+        """Outputs of ``hits`` workflows or map items were read from the workflow cache."""
+        self.cache_hits += hits
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -91,6 +91,21 @@ def _frames(tb: TracebackType | None) -> list[tuple[str, int]]:
     return [(frame.filename, frame.lineno or 0) for frame in traceback.extract_tb(tb)]
 
 
+def traceback_text(error: BaseException) -> str:
+    """The whole traceback of ``error`` as text, the part that ran in another process
+    included: the traceback an item's failure brought back from a worker, a Slurm job
+    or an MPI rank (``remote_traceback``) comes first, as the cause of the part raised
+    here (whose own causes came back without their frames)."""
+    for cause in _causes(error):
+        remote = getattr(cause, "remote_traceback", None)
+        if isinstance(remote, str) and remote:
+            here = traceback.format_exception(type(error), error, error.__traceback__,
+                                              chain=False)
+            return (remote.rstrip("\n") + "\n\nThe above exception was the direct cause "
+                    "of the following exception:\n\n" + "".join(here))
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+
 def user_frame_in_text(text: str) -> tuple[str, int] | None:
     """:func:`user_frame` for a traceback printed as text: of its last exception (the
     part after the last ``Traceback (most recent call last):``)."""
@@ -100,18 +115,84 @@ def user_frame_in_text(text: str) -> tuple[str, int] | None:
     return _pick(frames) if frames else None
 
 
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A path as messages show it: relative to the working directory when under it,
+    else in full."""
+    path = os.fspath(path)
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative.startswith("..") else relative
+
+
 def short_location(frame: tuple[str, int] | None) -> str:
-    """``tasks.py:12``: the file relative to the working directory when under it,
-    else its full path; ``""`` for no frame."""
+    """``tasks.py:12``: the frame's file as :func:`shown_path` shows it, and its line;
+    ``""`` for no frame."""
     if frame is None:
         return ""
     filename, line = frame
-    try:
-        relative = os.path.relpath(filename)
-    except ValueError:  # another drive (Windows)
-        relative = filename
-    shown = filename if relative.startswith("..") else relative
-    return f"{shown}:{line}"
+    return f"{shown_path(filename)}:{line}"
+
+
+#: What separates the parts of a chained traceback (``raise ... from``, or an error
+#: while handling another), with the blank lines around it.
+_CHAIN = re.compile(r"(\n\n(?:The above exception was the direct cause of the following "
+                    r"exception:|During handling of the above exception, another exception "
+                    r"occurred:)\n\n)")
+#: outflow's exceptions that wrap the error of a task or an item: their part of a
+#: chained traceback repeats that error, through outflow's engine.
+WRAPPERS = frozenset({"TaskError", "ItemFailure", "MapItemError", "MapItemsFailed"})
+
+
+def condense(text: str) -> str:
+    """A traceback (as text) as a person wants to read it: without the parts of its
+    chain that outflow added to wrap the user's error (``TaskError``,
+    ``ItemFailure``...), and without outflow's own frames in what is left (unless
+    every frame is outflow's: then it is outflow's bug, shown whole)."""
+    pieces = _CHAIN.split(text.strip("\n"))
+    sections, separators = pieces[0::2], pieces[1::2]
+    kept = [index for index, section in enumerate(sections) if not _wraps(section)]
+    if not kept:
+        kept = [len(sections) - 1]
+    parts = [_without_outflow_frames(sections[kept[0]])]
+    for index in kept[1:]:
+        parts += [separators[index - 1], _without_outflow_frames(sections[index])]
+    return "".join(parts)
+
+
+def _wraps(section: str) -> bool:
+    """Whether this part of a chain ends in one of outflow's :data:`WRAPPERS`."""
+    lines = [line for line in section.splitlines() if line.strip()]
+    if not lines:
+        return False
+    kind = lines[-1].split(":", 1)[0].strip()
+    return kind.startswith("outflow.") and kind.rsplit(".", 1)[-1] in WRAPPERS
+
+
+def _without_outflow_frames(section: str) -> str:
+    kept: list[str] = []
+    skipping = False
+    dropped = 0
+    for line in section.splitlines():
+        match = _FRAME_LINE.match(line)
+        if match is not None and line.startswith("  File "):
+            skipping = is_outflow_file(match["file"])
+            dropped += skipping
+        elif not line.startswith("    "):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    frames = sum(1 for line in section.splitlines() if line.startswith("  File "))
+    return section if dropped == frames else "\n".join(kept)
+
+
+def is_outflow_file(filename: str) -> bool:
+    """Whether ``filename`` is part of outflow's packages (the kernel or a plugin of it)."""
+    import outflow
+
+    real = os.path.realpath(filename)
+    return any(real.startswith(_folder(path)) for path in outflow.__path__)
 
 
 def is_user_file(filename: str) -> bool:
@@ -119,4 +200,5 @@ def is_user_file(filename: str) -> bool:
     return _rank(filename) == 2
 
 
-__all__ = ["is_user_file", "short_location", "user_frame", "user_frame_in_text"]
+__all__ = ["WRAPPERS", "condense", "is_outflow_file", "is_user_file", "short_location",
+           "shown_path", "traceback_text", "user_frame", "user_frame_in_text"]

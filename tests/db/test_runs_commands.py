@@ -30,7 +30,7 @@ def test_list_runs_and_debug(demo_pipeline, run_cli) -> None:
     assert code == 0, err
     assert "chain [failed]" in out
     assert "task boom in demo.commands: failed" in out
-    assert "TaskError: task boom failed: ValueError: boom at 3" in out
+    assert "\n  ValueError: boom at 3\n" in out  # the task's own error, not its wrapper
     assert "Traceback (most recent call last)" in out
     assert "workflow chain" in out and "task inc" not in out
 

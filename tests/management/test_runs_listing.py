@@ -87,7 +87,7 @@ def test_list_runs_json_has_every_field_in_full(two_runs, run_cli):
     assert [run["state"] for run in runs] == ["failed", "success"]
     first = runs[1]
     assert set(first) == {"id", "uuid", "command", "state", "start", "end", "duration",
-                          "backend", "user", "host", "log"}
+                          "backend", "user", "host", "log", "cache_hits"}
     assert first["command"] == COMMAND and first["backend"] == "default"
     start, end = datetime.fromisoformat(first["start"]), datetime.fromisoformat(first["end"])
     assert start.utcoffset().total_seconds() == 0  # UTC, said so

@@ -30,7 +30,8 @@ def test_show_counts_each_task_and_names_the_failed_items(pipeline, run_cli) -> 
     assert blocks["square"]["longest_seconds"] >= blocks["square"]["mean_seconds"] >= 0
     assert shown["failed_items"] == [{
         "index": 3, "block": "task square",
-        "error": "task square failed: ValueError: no square for 3"}]
+        "error": "task square failed: ValueError: no square for 3",
+        "inputs": {"value": "3"}}]
     code, out, err = run_cli(["management", "show", "1"], root)
     assert code == 0, err
     assert out.startswith("run 1 (")

@@ -48,9 +48,13 @@ def _name(run: RunInfo) -> str:
 
 
 def success_line(run: RunInfo) -> str:
-    """``run 14 succeeded in 4.3 s (200 items, 0 failed)``; the counts when the run mapped."""
-    counts = f" ({run.items} items, {run.items_failed} failed)" if run.items else ""
-    return f"{_name(run)} succeeded in {duration(elapsed(run))}{counts}"
+    """``run 14 succeeded in 4.3 s (200 items, 0 failed, 150 from the cache)``: the
+    counts when the run mapped or read the workflow cache."""
+    counts = [f"{run.items} items, {run.items_failed} failed"] if run.items else []
+    if run.cache_hits:
+        counts.append(f"{run.cache_hits} from the cache")
+    counts_text = f" ({', '.join(counts)})" if counts else ""
+    return f"{_name(run)} succeeded in {duration(elapsed(run))}{counts_text}"
 
 
 def failure_line(run: RunInfo, message: str, prog_name: str = "outflow") -> str:

@@ -297,6 +297,14 @@ def cache_directory(pipeline_context: Any) -> Path:
     return Path(pipeline_context.settings.TEMP_DIR) / "workflow_cache"
 
 
+def count_cache_hits(pipeline_context: Any, hits: int) -> None:
+    """Add ``hits`` outputs read from the cache to the context's run (its summary line
+    and its database row say how many)."""
+    run = getattr(pipeline_context, "run", None)
+    if hits and run is not None and hasattr(run, "count_cache_hits"):
+        run.count_cache_hits(hits)
+
+
 class WorkflowCache:
     """A directory of cached workflow outputs, private to the user (checked before any
     entry is read or written: see :mod:`outflow.core.private_directory`)."""
@@ -374,6 +382,7 @@ __all__ = [
     "WorkflowCache",
     "cache_directory",
     "cache_key",
+    "count_cache_hits",
     "package_sources",
     "plan_fingerprint",
     "source_of",

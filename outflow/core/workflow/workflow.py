@@ -266,6 +266,7 @@ class Workflow(Block):
             WorkflowCache,
             cache_directory,
             cache_key,
+            count_cache_hits,
         )
 
         if not has_active_context():
@@ -281,6 +282,7 @@ class Workflow(Block):
             cached = store.load(key)
             if cached is not None:
                 logger.info("%s: outputs read from the workflow cache (%s)", self.label, key[:12])
+                count_cache_hits(context, 1)
                 return cached
         outputs = self._run(**inputs)
         store.store(key, outputs, self.identity)

@@ -438,7 +438,8 @@ class MapWorkflow(Workflow):
             failed = {failure.index for failure in failures}
             raise MapItemsFailed(
                 self.label, failures, total=total,
-                completed={i: result for i, result in enumerate(results) if i not in failed})
+                completed={i: result for i, result in enumerate(results) if i not in failed}
+            ) from failures[0]
         return results
 
     def _fail(self, error: BaseException, state: _MapRun, results: list[Any],
@@ -587,11 +588,12 @@ class _ItemCache:
     """The workflow cache, one entry per item (see the module doc)."""
 
     def __init__(self, workflow: MapWorkflow, store: Any, keys: list[str],
-                 overwrite: bool) -> None:
+                 overwrite: bool, context: Any) -> None:
         self.workflow = workflow
         self.store_ = store
         self.keys = keys
         self.overwrite = overwrite
+        self.context = context
 
     @classmethod
     def open(cls, workflow: MapWorkflow, context: Any, items: list[dict[str, Any]]
@@ -609,7 +611,7 @@ class _ItemCache:
             logger.warning("%s: not cached: %s", workflow.label, exc)
             return None
         return cls(workflow, WorkflowCache(cache_directory(context)), keys,
-                   bool(context.overwrite_cache))
+                   bool(context.overwrite_cache), context)
 
     def lookup(self, results: list[Any]) -> list[int]:
         """Fill ``results`` with cached items; return the indexes still to compute."""
@@ -624,8 +626,11 @@ class _ItemCache:
                 results[index] = entry["result"]
         hits = len(self.keys) - len(todo)
         if hits:
+            from outflow.core.workflow.cache import count_cache_hits
+
             logger.info("%s: %d of %d items read from the workflow cache",
                         self.workflow.label, hits, len(self.keys))
+            count_cache_hits(self.context, hits)
         return todo
 
 

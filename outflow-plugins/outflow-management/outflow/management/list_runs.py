@@ -82,4 +82,5 @@ def run_as_dict(run: Any) -> dict[str, Any]:
         "user": run.user,
         "host": run.hostname,
         "log": log_file(run),
+        "cache_hits": getattr(run, "cache_hits", None),
     }

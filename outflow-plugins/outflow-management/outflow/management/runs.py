@@ -30,6 +30,8 @@ class FailedBlock:
     exception_type: str | None
     message: str | None
     traceback: str | None
+    #: ``{name: text}``: what the block was given (masked, cut; see the tracker)
+    input_values: dict[str, str] | None = None
 
 
 def has_database(databases: Any) -> bool:
@@ -85,7 +87,8 @@ def latest_runs(databases: Any, limit: int | None, *, state: str | None = None,
     table = Run.__table__
     query = select(table.c.id, table.c.uuid, table.c.command, table.c.start_time,
                    table.c.end_time, table.c.state, table.c.hostname, table.c.pid,
-                   table.c.process, table.c.user, table.c.backend).order_by(table.c.id.desc())
+                   table.c.process, table.c.user, table.c.backend, table.c.cache_hits
+                   ).order_by(table.c.id.desc())
     if state is not None:
         query = query.where(table.c.state == ("running" if state == "crashed" else state))
     if command:
@@ -207,7 +210,7 @@ def failed_blocks(databases: Any, run_id: int) -> list[FailedBlock]:
     block, error = Block.__table__, RuntimeException.__table__
     query = (
         select(block.c.id, block.c.kind, block.c.name, block.c.plugin, block.c.map_index,
-               error.c.type, error.c.message, error.c.traceback)
+               error.c.type, error.c.message, error.c.traceback, block.c.input_values)
         .select_from(block.outerjoin(error, error.c.block_id == block.c.id))
         .where(block.c.run_id == run_id, block.c.state == "failed")
         .order_by(block.c.id)
@@ -288,10 +291,9 @@ __all__ = ["BlockStats", "FailedBlock", "RunNotFound", "block_stats", "duration"
 def log_file(run: Any) -> str | None:
     """The path of ``run``'s log file (:mod:`outflow.core.logging.run_log`), relative to
     the working directory when under it; None when it has none (any more)."""
-    import os
-
     from outflow.core.logging.run_log import run_log_directory, run_log_path
     from outflow.core.pipeline.context import active_context
+    from outflow.core.tracebacks import shown_path
 
     directory = run_log_directory(active_context().settings)
     if directory is None:
@@ -299,8 +301,7 @@ def log_file(run: Any) -> str | None:
     path = run_log_path(directory, run.id)
     if not path.is_file():
         return None
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
+    return shown_path(path)
 
 
 def run_header(run: Any) -> str:

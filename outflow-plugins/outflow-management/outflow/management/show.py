@@ -3,7 +3,8 @@
 Where ``debug`` says why a run failed, ``show`` says what it did: for each task and
 workflow, how many times it ran (a task in a map runs once per item), how many of
 those succeeded or failed, and how long they took (total, mean, longest); then the
-map items that failed, with their task and error.
+map items that failed, with their task, error and inputs (masked, cut), and how many
+outputs came from the workflow cache.
 """
 
 from __future__ import annotations
@@ -61,11 +62,16 @@ def _print(run: Any, stats: list[Any], failed: list[Any]) -> None:
             for entry in stats]
     print()
     print(format_table(columns, rows))
+    if run.cache_hits:
+        print()
+        print(f"read from the workflow cache: {run.cache_hits} (workflows and map items)")
     if failed:
         print()
         print(f"failed items ({len(failed)}):")
         for block in failed:
             print(f"  item {block.map_index}: {_error(block)}")
+            for name, value in (block.input_values or {}).items():
+                print(f"    input {name} = {value}")
 
 
 def _error(block: Any) -> str:
@@ -96,6 +102,6 @@ def _as_dict(run: Any, stats: list[Any], failed: list[Any]) -> dict[str, Any]:
                     "longest_seconds": entry.longest if entry.timed else None}
                    for entry in stats],
         "failed_items": [{"index": block.map_index, "block": f"{block.kind} {block.name}",
-                          "error": _error(block)}
+                          "error": _error(block), "inputs": block.input_values}
                          for block in failed],
     }

@@ -39,7 +39,6 @@ import logging
 import os
 import threading
 import time
-import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -67,6 +66,9 @@ FLUSH_EVERY = 500
 FLUSH_INTERVAL = 2.0
 #: Longest text kept for a parameter value that is not plain JSON.
 MAX_REPR = 500
+#: Longest text kept for each input value of a failed block, unless the setting
+#: ``TRACKED_INPUT_LENGTH`` says otherwise (0: none kept).
+TRACKED_INPUT_LENGTH = 200
 #: A worker process writes its rows after an item once writing would take this share
 #: of its time at most: after each item when items are long, every few tens of
 #: milliseconds when they are trivial (and in any case when it exits).
@@ -87,6 +89,15 @@ def _utc(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, timezone.utc).replace(tzinfo=None)
 
 
+def _input_length() -> int:
+    """The setting ``TRACKED_INPUT_LENGTH`` of the active pipeline, or its default."""
+    from outflow.core.pipeline.context import active_context, has_active_context
+
+    settings = active_context().settings if has_active_context() else None
+    value = getattr(settings, "TRACKED_INPUT_LENGTH", TRACKED_INPUT_LENGTH)
+    return value if isinstance(value, int) and value >= 0 else TRACKED_INPUT_LENGTH
+
+
 def _type_name(hint: Any) -> str:
     if isinstance(hint, type):
         return hint.__qualname__ if hint.__module__ == "builtins" else (
@@ -104,11 +115,41 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     return repr(value)[:MAX_REPR]
 
 
+def input_previews(inputs: Mapping[str, Any], length: int,
+                   config: Mapping[str, Any]) -> dict[str, str]:
+    """``{name: text}``: each input as a short ``repr`` (at most ``length``
+    characters, long containers abridged), with the secrets masked: the values under
+    a secret-looking name, at any depth, and the configuration's secret values and URL
+    passwords wherever they appear in the text."""
+    import reprlib
+
+    from outflow.core.configuration.secrets import text_masker
+
+    shorten = reprlib.Repr()
+    shorten.maxstring = shorten.maxother = max(length, 12)
+    shorten.maxlevel = 3
+    mask = text_masker(config)
+    previews = {}
+    for name, value in inputs.items():
+        try:  # under a secret-looking name (at any depth): masked, whatever it is
+            value = mask_secrets({name: value})[name]
+        except Exception:  # noqa: BLE001 - a value that cannot be copied: as it is
+            pass
+        try:
+            text = shorten.repr(value)
+        except Exception as error:  # noqa: BLE001 - a broken __repr__ is not our failure
+            text = f"<{type(value).__name__}: repr failed: {type(error).__name__}>"
+        text = mask(text)
+        previews[str(name)] = text if len(text) <= length else text[:length - 1] + "…"
+    return previews
+
+
 class BlockRecord:
     """One execution of a block, as it will be written to the ``block`` table."""
 
     __slots__ = ("id", "kind", "name", "plugin", "state", "start", "end", "parameters",
-                 "inputs", "outputs", "parent", "map_index", "depth", "is_map")
+                 "inputs", "outputs", "parent", "map_index", "depth", "is_map", "given",
+                 "input_values")
 
     def __init__(self, block: Any, state: str, start: float | None,
                  parent: BlockRecord | None, targets: tuple[Any, Any],
@@ -129,6 +170,10 @@ class BlockRecord:
         self.is_map = bool(getattr(block, "maps_items", False))
         #: The map item the block ran for (``current_item_index()``), else None.
         self.map_index = map_index
+        #: The inputs the block was given, while it runs (recorded if it fails).
+        self.given: Mapping[str, Any] | None = None
+        #: ``{name: text}`` of a failed block's inputs (see :func:`input_previews`).
+        self.input_values: dict[str, str] | None = None
 
     def row(self, run_id: int) -> dict[str, Any]:
         return {
@@ -137,7 +182,7 @@ class BlockRecord:
             "parameters": self.parameters, "input_targets": self.inputs,
             "output_targets": self.outputs,
             "parent_id": self.parent.id if self.parent is not None else None,
-            "map_index": self.map_index,
+            "map_index": self.map_index, "input_values": self.input_values,
         }
 
 
@@ -148,6 +193,8 @@ class Tracker:
         self.databases = databases
         self.run = run
         self.config = config
+        #: Longest text kept per input of a failed block (0: none).
+        self.input_length = _input_length()
         #: The process whose connections the tracker uses: a forked copy (a child that
         #: got the driver's memory) must never write through them, so it ignores hooks.
         self.pid = os.getpid()
@@ -229,7 +276,7 @@ class Tracker:
                 self._errors_seen.add(id(error))
                 self._exceptions.append((None, error))
             end = {"end_time": _utc(getattr(self.run, "end_time", None) or now),
-                   "state": state}
+                   "state": state, "cache_hits": getattr(self.run, "cache_hits", 0)}
             if not self._flush(run_values=end):
                 log.error("outflow: run %s could not be recorded completely "
                           "(see the previous warning)", self.run_id)
@@ -248,6 +295,7 @@ class Tracker:
             parent = self._parent_of(block, path)
             record = BlockRecord(block, "running", now, parent, self._describe(block),
                                  path[-1] if path else None)
+            record.given = inputs
             parameters = getattr(block, "parameters", None)
             if parameters and inputs:
                 values = {name: inputs[name] for name in parameters if name in inputs}
@@ -315,6 +363,10 @@ class Tracker:
                 del self._open[key]
             record.state = state
             record.end = now
+            if state == "failed" and record.given and self.input_length:
+                record.input_values = input_previews(record.given, self.input_length,
+                                                     self.config)
+            record.given = None
             self._changed_record(record)
             self._pending += 1
             if record.parent is None and getattr(block, "parent", None) is None:
@@ -330,7 +382,7 @@ class Tracker:
         """End every block still open with ``state`` (the run or the process ends)."""
         for records in self._open.values():
             for record in records:
-                record.state, record.end = state, now
+                record.state, record.end, record.given = state, now, None
                 self._changed_record(record)
         self._open.clear()
 
@@ -408,7 +460,8 @@ class Tracker:
                 self._insert_blocks(connection, new, assigned)
                 if changed:
                     connection.execute(_UPDATE_BLOCK, [
-                        {"b_id": r.id, "b_state": r.state, "b_end": _utc(r.end)}
+                        {"b_id": r.id, "b_state": r.state, "b_end": _utc(r.end),
+                         "b_inputs": r.input_values}
                         for r in changed
                     ])
                 if edges:
@@ -490,9 +543,11 @@ class Tracker:
                 assigned.append(record)
 
     def _exception_row(self, record: BlockRecord | None, error: BaseException) -> dict[str, Any]:
-        cls = type(error)
-        text = "".join(traceback.format_exception(cls, error, error.__traceback__))
         from outflow.core.configuration.secrets import text_masker
+        from outflow.core.tracebacks import traceback_text
+
+        cls = type(error)
+        text = traceback_text(error)
 
         # One masker for both texts: the configuration is walked once. It masks the
         # configuration's and the registered secrets and any URL's password.
@@ -681,10 +736,11 @@ def _reserve_ids(connection: Any, count: int) -> list[int] | None:
 _UPDATE_BLOCK = (
     update(_BLOCK)
     .where(_BLOCK.c.id == bindparam("b_id"))
-    .values(state=bindparam("b_state"), end_time=bindparam("b_end"))
+    .values(state=bindparam("b_state"), end_time=bindparam("b_end"),
+            input_values=bindparam("b_inputs"))
 )
 
 
 __all__ = ["FLUSH_EVERY", "FLUSH_INTERVAL", "OUTER_ID_ATTRIBUTE", "RUN_TIME_BUSY_MS",
-           "WORKER_FLUSH_SHARE",
-           "BlockRecord", "Tracker", "WorkerTracker"]
+           "TRACKED_INPUT_LENGTH", "WORKER_FLUSH_SHARE",
+           "BlockRecord", "Tracker", "WorkerTracker", "input_previews"]

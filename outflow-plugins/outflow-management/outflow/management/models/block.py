@@ -15,7 +15,7 @@ class Block(Model):
     """A task or workflow run: state, times, parameter values and the shape of its targets.
 
     ``parent_id`` is the workflow it ran in; ``map_index`` the item of a mapped
-    workflow it belongs to.
+    workflow it belongs to; ``input_values`` what a failed block was given.
     """
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -29,6 +29,10 @@ class Block(Model):
     parameters: Mapped[Any] = mapped_column(JSON, nullable=True)
     input_targets: Mapped[Any] = mapped_column(JSON, nullable=True)
     output_targets: Mapped[Any] = mapped_column(JSON, nullable=True)
+    #: A failed block's input values, ``{name: text}``: secrets masked, each text cut
+    #: to the setting ``TRACKED_INPUT_LENGTH`` (so that a user can tell which file
+    #: failed); None for the others.
+    input_values: Mapped[Any] = mapped_column(JSON, nullable=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("block.id"), nullable=True)
     map_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
 

@@ -28,6 +28,9 @@ class Run(Model):
     #: ``running`` run whose process is gone is shown ``crashed``.
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     process: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: Outputs read from the workflow cache instead of computed (cached workflows and
+    #: map items), written when the run ends.
+    cache_hits: Mapped[int | None] = mapped_column(Integer, nullable=True)
     configuration_id: Mapped[int | None] = mapped_column(
         ForeignKey("configuration.id"), nullable=True
     )
