@@ -87,7 +87,8 @@ def test_list_runs_json_has_every_field_in_full(two_runs, run_cli):
     assert [run["state"] for run in runs] == ["failed", "success"]
     first = runs[1]
     assert set(first) == {"id", "uuid", "command", "state", "start", "end", "duration",
-                          "backend", "user", "host", "log", "cache_hits"}
+                          "backend", "user", "host", "log", "cache_hits",
+                          "blocks_done"}
     assert first["command"] == COMMAND and first["backend"] == "default"
     start, end = datetime.fromisoformat(first["start"]), datetime.fromisoformat(first["end"])
     assert start.utcoffset().total_seconds() == 0  # UTC, said so
@@ -106,8 +107,13 @@ def test_list_runs_json_shows_a_crashed_run_as_the_table_does(two_runs, run_cli)
     assert code == 0, err
     crashed = json.loads(out)[1]
     assert (crashed["state"], crashed["end"], crashed["duration"]) == ("crashed", None, None)
+    assert crashed["blocks_done"] > 0  # how far it got
     code, out, _ = run_cli(["management", "list_runs"], two_runs)
-    assert out.splitlines()[2].split()[-1] == "crashed"
+    lines = out.splitlines()  # a run not finished: the table says how far it got
+    assert lines[0].split()[-2:] == ["blocks", "done"]
+    rows = {line.split()[0]: line.split() for line in lines[1:] if line[:1].isdigit()}
+    assert rows["1"][-2:] == ["crashed", str(crashed["blocks_done"])]
+    assert rows["2"][-1] == "failed"  # a finished run: nothing in that column
 
 
 def test_the_table_fits_a_narrow_terminal_and_keeps_states_whole(two_runs, run_cli,

@@ -43,15 +43,18 @@ class ListRuns(Command):
         from outflow.core.cli.tables import WRAP, Column, format_table
         from outflow.core.pipeline import context
         from outflow.management.liveness import shown_state
-        from outflow.management.runs import duration, latest_runs, local_time
+        from outflow.management.runs import blocks_done, duration, latest_runs, local_time
 
         args = context.args
-        runs = latest_runs(context.databases, args.limit, state=args.state,
-                           command=args.command, since=args.since)
+        databases = context.databases
+        runs = latest_runs(databases, args.limit, state=args.state, command=args.command,
+                           since=args.since)
         if context.args.as_json:
             import json
 
-            print(json.dumps([run_as_dict(run) for run in runs], indent=2))
+            done = blocks_done(databases, [run.id for run in runs])
+            print(json.dumps([run_as_dict(run, done.get(run.id, 0)) for run in runs],
+                             indent=2))
             return
         if not runs:
             filtered = args.state or args.command or args.since
@@ -59,14 +62,24 @@ class ListRuns(Command):
             return
         columns = [Column("id"), Column("command", WRAP), Column("start"),
                    Column("duration"), Column("state")]
-        rows = [(str(run.id), run.command, local_time(run.start_time),
-                 duration(run.start_time, run.end_time), shown_state(run)) for run in runs]
-        print(format_table(columns, rows))
+        states = [shown_state(run) for run in runs]
+        rows = [[str(run.id), run.command, local_time(run.start_time),
+                 duration(run.start_time, run.end_time), state]
+                for run, state in zip(runs, states)]
+        unfinished = [run.id for run, state in zip(runs, states)
+                      if state in ("running", "crashed")]
+        if unfinished:  # how far the runs still going (or gone) got
+            done = blocks_done(databases, unfinished)
+            columns.append(Column("blocks done"))
+            for row, run, state in zip(rows, runs, states):
+                row.append(str(done.get(run.id, 0)) if run.id in unfinished else "")
+        print(format_table(columns, [tuple(row) for row in rows]))
 
 
-def run_as_dict(run: Any) -> dict[str, Any]:
+def run_as_dict(run: Any, blocks_done: int | None = None) -> dict[str, Any]:
     """A run as ``list_runs --json`` prints it: the state as shown (``crashed`` included),
-    times in UTC ISO 8601, the duration in seconds (null while it runs)."""
+    times in UTC ISO 8601, the duration in seconds (null while it runs), the number of
+    its blocks that ended (as the database has them so far)."""
     from outflow.management.liveness import shown_state
     from outflow.management.runs import log_file, seconds, utc_time
 
@@ -83,4 +96,5 @@ def run_as_dict(run: Any) -> dict[str, Any]:
         "host": run.hostname,
         "log": log_file(run),
         "cache_hits": getattr(run, "cache_hits", None),
+        "blocks_done": blocks_done,
     }

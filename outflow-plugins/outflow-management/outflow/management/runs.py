@@ -201,6 +201,23 @@ def find_run(databases: Any, reference: str) -> Any:
     return matches[0]
 
 
+def blocks_done(databases: Any, run_ids: list[int]) -> dict[int, int]:
+    """Run id -> how many of its blocks ended (succeeded, failed, skipped...), as written
+    so far: a running run's progress (rows are written in batches, every few seconds)."""
+    from sqlalchemy import func, select
+
+    from outflow.management.models import Block
+
+    if not run_ids:
+        return {}
+    block = Block.__table__
+    query = (select(block.c.run_id, func.count())
+             .where(block.c.run_id.in_(run_ids), block.c.state != "running")
+             .group_by(block.c.run_id))
+    with databases.engine().connect() as connection:
+        return {int(run_id): int(count) for run_id, count in connection.execute(query)}
+
+
 def failed_blocks(databases: Any, run_id: int) -> list[FailedBlock]:
     """Failed blocks of the run, in order, then exceptions raised outside any block."""
     from sqlalchemy import select
@@ -283,7 +300,7 @@ def latest_run(databases: Any) -> Any:
     return find_run(databases, str(runs[0].id))
 
 
-__all__ = ["BlockStats", "FailedBlock", "RunNotFound", "block_stats", "duration",
+__all__ = ["BlockStats", "FailedBlock", "RunNotFound", "block_stats", "blocks_done", "duration",
            "failed_blocks", "find_run", "latest_failed_run", "latest_run", "latest_runs",
            "local_time", "parse_since", "runs_starting_with", "seconds", "utc_time"]
 
