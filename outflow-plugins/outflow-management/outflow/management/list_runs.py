@@ -71,7 +71,7 @@ class ListRuns(Command):
         if unfinished:  # how far the runs still going (or gone) got
             done = blocks_done(databases, unfinished)
             columns.append(Column("blocks done"))
-            for row, run, state in zip(rows, runs, states):
+            for row, run in zip(rows, runs):
                 row.append(str(done.get(run.id, 0)) if run.id in unfinished else "")
         print(format_table(columns, [tuple(row) for row in rows]))
 
