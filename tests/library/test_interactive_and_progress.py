@@ -201,3 +201,16 @@ def test_a_map_feeds_its_progress(pipeline, monkeypatch):
     assert squares()(value_array=[1, 2, 3])["map_square"][2] == [{"square": 9}]
     assert squares()(value_array=[1, 2, 3, 4])["map_square"][3] == [{"square": 16}]
     assert seen == [(3, 3, 0), (4, 4, 0)]  # cached items count as done
+
+
+def test_the_text_gives_the_rate_and_leaves_cached_items_out_of_it() -> None:
+    bar = MapProgress(10, "workflow process", stream=io.StringIO())
+    bar.skip(6)  # read from the cache at once
+    bar.advance(2)
+    text = bar.text(now=bar.start + 4.0)  # 2 items ran in 4 s
+    assert text == ("8/10 items, 0 failed, 2.0 s/item, 00:04 elapsed, ~00:04 left")
+    bar.advance(2)
+    assert bar.text(now=bar.start + 0.02).startswith("10/10 items, 0 failed, 200 items/s, ")
+    assert "left" not in bar.text(now=bar.start + 0.02)
+    fresh = MapProgress(3, "workflow process", stream=io.StringIO())
+    assert fresh.text(now=fresh.start + 1) == "0/3 items, 0 failed, 00:01 elapsed"

@@ -153,7 +153,7 @@ def test_progress_shows_what_runs_and_waits_in_the_queue(monkeypatch) -> None:
     assert "0/10 items, 0 failed, 2 running, 8 pending" in lines[0]
     assert "1/10 items, 0 failed, 2 running, 8 pending" in lines[1]
     assert "1/10 items, 0 failed, 3 running, 6 pending" in lines[2]
-    assert "10/10 items, 0 failed, 00:00 elapsed" in lines[-1]  # done: no queue
+    assert "10/10 items, 0 failed, " in lines[-1] and "running" not in lines[-1]  # done
     assert len(lines) == 5
 
 

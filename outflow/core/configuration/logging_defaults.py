@@ -22,7 +22,8 @@ name is replaced.
 def default_logging_config() -> dict[str, Any]:
     """Return (a fresh copy of) the default :func:`logging.config.dictConfig` mapping.
 
-    ``console`` writes to stderr so that stdout stays free for command output. ``file``
+    ``console`` writes to stderr so that stdout stays free for command output (and
+    above a map's progress bar, which it clears and draws again). ``file``
     is declared but used by no logger: a user routes a logger to it from the
     configuration file, and ``delay`` creates ``outflow.log`` only when a record is
     written to it. Existing loggers are not disabled: libraries imported before the
@@ -34,7 +35,8 @@ def default_logging_config() -> dict[str, Any]:
         "formatters": {"outflow": {"format": LOG_FORMAT}},
         "handlers": {
             "console": {
-                "class": "logging.StreamHandler",
+                # a StreamHandler that writes above a progress bar (see status_line)
+                "class": "outflow.core.logging.status_line.ConsoleHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": "outflow",
             },

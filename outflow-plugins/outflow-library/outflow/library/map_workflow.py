@@ -407,7 +407,7 @@ class MapWorkflow(Workflow):
         else:
             work = [Item(item, index, path) for index, item in enumerate(items)]
         progress = MapProgress(total, f"{self.kind} {self.name}")
-        progress.advance(total - len(todo))
+        progress.skip(total - len(todo))
         state = _MapRun(progress)
         self._run_state = state
         keep_going = self.keep_going

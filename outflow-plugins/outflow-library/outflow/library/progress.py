@@ -14,6 +14,12 @@ a queue (a cluster) also says how many items run and wait there
 Updates are cheap (one clock read) and the display is throttled, so feeding it
 per item costs nothing measurable.
 
+What it shows: done/total, failed, the rate (items read from the workflow cache left
+out), the time elapsed and the time left. The bar is a status line
+(:mod:`outflow.core.logging.status_line`): log records (the default ``console``
+handler), and the output of the parallel backend's workers, are written above it,
+and it is drawn again below them.
+
 No bar (log lines instead) with ``--no-progress``, ``OUTFLOW_PROGRESS=0`` or
 ``TERM=dumb``. Only the outermost map of a process draws: a map nested in an item
 (run in the same process by an in-process backend) counts its items quietly, its
@@ -26,7 +32,7 @@ import logging
 import os
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from outflow.core.logging import logger
 
@@ -46,6 +52,15 @@ def _clock(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+
+
+def _rate(per_second: float) -> str:
+    """``250 items/s``, ``4.2 items/s``, ``12.5 s/item``."""
+    if per_second >= 100:
+        return f"{per_second:.0f} items/s"
+    if per_second >= 1:
+        return f"{per_second:.1f} items/s"
+    return f"{1 / per_second:.1f} s/item"
 
 
 def bar_wanted() -> bool:
@@ -86,8 +101,12 @@ class MapProgress:
                 tty = False
             tty = tty and not self.nested and bar_wanted()
         self.tty = tty
+        #: the bar, at the bottom of the terminal, under the log lines (see status_line)
+        self._line: Any = None
         self.done = 0
         self.failed = 0
+        #: items done without running (read from the cache): not in the rate
+        self.skipped = 0
         self.start = time.monotonic()
         self._last_draw = 0.0
         self._drawn = False
@@ -114,6 +133,12 @@ class MapProgress:
             or now - self._last_log >= LOG_INTERVAL
         ) and now - self.start >= QUIET_BELOW:
             self._log(now)
+
+    def skip(self, count: int) -> None:
+        """``count`` items are done already (read from the workflow cache): counted as
+        done, left out of the rate and of the time left."""
+        self.skipped += count
+        self.advance(count)
 
     def queued(self, running: int, pending: int) -> None:
         """How many items run and wait in a backend's queue now (shown with the counts).
@@ -143,27 +168,37 @@ class MapProgress:
 
     # -- display ------------------------------------------------------------------
     def text(self, now: float | None = None) -> str:
-        """``3/8 items, 0 failed, 00:02 elapsed, ~00:03 left``."""
+        """``3/8 items, 0 failed, 1.4 items/s, 00:02 elapsed, ~00:03 left``."""
         now = time.monotonic() if now is None else now
         elapsed = now - self.start
         parts = [f"{self.done}/{self.total} items", f"{self.failed} failed"]
         if self.queue is not None and self.done < self.total:
             parts += [f"{self.queue[0]} running", f"{self.queue[1]} pending"]
+        ran = self.done - self.skipped
+        rate = ran / elapsed if ran > 0 and elapsed > 0 else 0.0
+        if rate:
+            parts.append(_rate(rate))
         parts.append(f"{_clock(elapsed)} elapsed")
-        if 0 < self.done < self.total:
-            left = elapsed / self.done * (self.total - self.done)
-            parts.append(f"~{_clock(left)} left")
+        if rate and self.done < self.total:
+            parts.append(f"~{_clock((self.total - self.done) / rate)} left")
         return ", ".join(parts)
 
     def _draw(self, now: float, final: bool = False) -> None:
+        from outflow.core.logging.status_line import StatusLine
+
         fraction = self.done / self.total if self.total else 1.0
         filled = int(fraction * _BAR_WIDTH)
         bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
-        line = f"\r{self.label} [{bar}] {self.text(now)}\x1b[K"
+        text = f"{self.label} [{bar}] {self.text(now)}"
+        if self._line is None:
+            self._line = StatusLine(self.stream)
         try:
-            self.stream.write(line + ("\n" if final else ""))
-            self.stream.flush()
+            if final:
+                self._line.end(text)
+            else:
+                self._line.show(text)
         except (ValueError, OSError):  # the terminal went away: progress is optional
+            self._line.end()
             self.tty = False
             return
         self._drawn = True

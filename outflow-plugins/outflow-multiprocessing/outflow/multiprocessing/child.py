@@ -36,6 +36,7 @@ import cloudpickle
 from outflow.core.backends import BackendError, ItemFailure
 from outflow.core.backends.worker import ensure_worker, finish_worker, run_chunk, sendable
 from outflow.core.interrupts import Interrupted, die_of, signals_interrupt
+from outflow.multiprocessing.relay import worker_stderr
 
 #: A worker sends the results it holds once this many seconds passed since it last
 #: sent some (and at the end of each chunk).
@@ -46,17 +47,22 @@ class _ChunkOver(BaseException):
     """A result could not be sent: its item failed, the chunk stops (not an item error)."""
 
 
-def serve(connection: Any, slots: Any, slot: int, inherited: list[Any]) -> None:
+def serve(connection: Any, slots: Any, slot: int, inherited: list[Any],
+          output: Any = None) -> None:
     """Run chunks for the driver until told to stop: the target of every worker.
 
     ``slots[slot]`` says which position of the map this worker runs (-1: none), for
     the driver to name the item should this process die. ``inherited``: the driver's
     ends of the other workers' pipes, which a forked child holds copies of and closes
     (else a worker would keep its siblings' pipes open after the driver is gone).
+    ``output``: the pipe that is this worker's stderr, when the driver relays it
+    (see :mod:`outflow.multiprocessing.relay`).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in inherited:
         other.close()
+    if output is not None:
+        worker_stderr(output)
     _die_with_parent()
     stopped_by: int | None = None
     try:

@@ -53,10 +53,13 @@ class MapDispatch:
             for worker in self.workers:
                 self._feed(worker)
             while self.busy:
-                for ready in wait(list(self.busy)):
+                outputs = self.pool.outputs()  # the workers' stderr, on a terminal
+                for ready in wait([*self.busy, *outputs]):
                     worker = self.busy.get(ready)
                     if worker is not None:
                         self._answer(worker, dead=ready is worker.process.sentinel)
+                    elif ready in outputs:
+                        self.pool.relay_output(ready)  # type: ignore[arg-type]
         except BaseException:
             self.pool.kill()  # Ctrl-C or a failure of the driver: nothing more runs
             raise

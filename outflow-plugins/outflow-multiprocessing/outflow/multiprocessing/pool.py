@@ -45,6 +45,7 @@ from typing import Any
 import cloudpickle
 
 from outflow.multiprocessing.child import serve
+from outflow.multiprocessing.relay import OutputRelay, relaying
 
 #: Seconds a stopping worker gets to finish its part (write its tracking rows)...
 STOP_SECONDS = 10.0
@@ -72,12 +73,15 @@ def start_method(configured: str | None = None) -> str:
 class Worker:
     """One worker process, the driver's end of its pipe, and what it was sent."""
 
-    __slots__ = ("process", "connection", "slot", "token", "chunk")
+    __slots__ = ("process", "connection", "slot", "token", "chunk", "output")
 
-    def __init__(self, process: Any, connection: Connection, slot: int) -> None:
+    def __init__(self, process: Any, connection: Connection, slot: int,
+                 output: Connection | None = None) -> None:
         self.process = process
         self.connection = connection
         self.slot = slot
+        #: the driver's end of the worker's stderr, when relayed (see relay.py)
+        self.output = output
         self.token = 0  # the workflow it holds (0: none)
         self.chunk: tuple[int, int] | None = None  # (start, stop) it runs now
 
@@ -100,6 +104,8 @@ class WorkerPool:
         self._context: Any = None
         self.slots: Any = None
         self._at_exit: Finalize | None = None
+        #: writes the workers' stderr above the progress bar (a terminal only)
+        self.relay = OutputRelay()
 
     def __iter__(self) -> Iterator[Worker]:
         return (worker for worker in self.workers if worker is not None)
@@ -129,18 +135,35 @@ class WorkerPool:
 
     def _spawn(self, slot: int) -> Worker:
         ours, theirs = self._context.Pipe(duplex=True)
+        reader, writer = self._context.Pipe(duplex=False) if relaying() else (None, None)
         forked = self.method == "fork"
-        # A forked child holds copies of our ends of its pipe and its siblings': it
+        # A forked child holds copies of our ends of its pipes and its siblings': it
         # closes them, so that it sees the end of its pipe once the driver is gone.
-        inherited = [*(worker.connection for worker in self), ours] if forked else []
+        inherited = ([*(worker.connection for worker in self), ours,
+                      *(worker.output for worker in self if worker.output is not None),
+                      *([reader] if reader is not None else [])] if forked else [])
         process = self._context.Process(
-            target=serve, args=(theirs, self.slots, slot, inherited),
+            target=serve, args=(theirs, self.slots, slot, inherited, writer),
             name=f"outflow-parallel-{slot}",
         )
         self.slots[slot] = -1
         process.start()
         theirs.close()
-        return Worker(process, ours, slot)
+        if writer is not None:
+            writer.close()
+        return Worker(process, ours, slot, reader)
+
+    def outputs(self) -> list[Connection]:
+        """The workers' relayed stderr pipes still open (none off a terminal)."""
+        return [worker.output for worker in self if worker.output is not None]
+
+    def relay_output(self, pipe: Connection) -> None:
+        """Relay what ``pipe`` holds; close it at its end."""
+        if not self.relay.read(pipe):
+            for worker in self:
+                if worker.output is pipe:
+                    worker.output = None
+            pipe.close()
 
     def running(self, worker: Worker) -> int | None:
         """The position (in the current map) of the item ``worker`` runs, if any."""
@@ -156,6 +179,10 @@ class WorkerPool:
 
     def _forget(self, worker: Worker) -> None:
         worker.connection.close()
+        if worker.output is not None:  # what it wrote before it ended
+            self.relay.drain([worker.output])
+            worker.output.close()
+            worker.output = None
         if self.workers[worker.slot] is worker:
             self.workers[worker.slot] = None
 
@@ -184,6 +211,7 @@ class WorkerPool:
             self._at_exit = None
         workers = list(self)
         deadline = time.monotonic() + seconds
+        self._relay_until_exit(workers, deadline)
         for worker in workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))
         for worker in workers:
@@ -195,6 +223,22 @@ class WorkerPool:
                 process.kill()
                 process.join()
             self._forget(worker)
+
+
+    def _relay_until_exit(self, workers: list[Worker], deadline: float) -> None:
+        """While the workers end (they write their last lines then), relay their
+        stderr, so that none blocks on a full pipe; until they exit or ``deadline``."""
+        from multiprocessing.connection import wait
+
+        while time.monotonic() < deadline:
+            pipes = self.outputs()
+            running = [worker.process.sentinel for worker in workers
+                       if worker.process.exitcode is None]
+            if not pipes or not running:
+                return
+            for ready in wait([*pipes, *running], timeout=deadline - time.monotonic()):
+                if ready in pipes:
+                    self.relay_output(ready)  # type: ignore[arg-type]
 
 
 def describe_exit(code: int | None, pid: int) -> str:
