@@ -263,3 +263,19 @@ def test_a_tracked_run_on_postgresql_records_every_item_under_its_map(
     assert {(index, "success", "work_map") for index in finished} <= set(rows)
     assert all(parent == "work_map" and state != "running" for _, state, parent in rows)
     assert len({index for index, _, _ in rows}) == len(rows)
+
+
+def test_an_item_past_the_maps_timeout_is_stopped_by_slurm_and_named(
+        pipeline: SlurmPipeline) -> None:
+    # timeout=1 s is a time limit of one minute (Slurm's resolution): the hanging item
+    # is stopped by Slurm a minute or so later; the map keeps going, so the others end.
+    pipeline.configure({}, {"timeout": 1})
+    done = pipeline.run("--n", "3", "--hang-at", "1", "--keep-going", "--db-untracked",
+                        check=False)
+    assert done.returncode == 1, done.stderr
+    assert "1 of 3 items of workflow work_map failed: item 1: TimeoutError: it ran longer " \
+           "than its time limit of 1 min (Slurm job " in done.stderr, done.stderr
+    assert " ended TIMEOUT " in done.stderr and "(2 of 3 items finished" in done.stderr
+    assert sorted(entry["value"] for entry in pipeline.logged("done")) == [0, 2]
+    assert ["--time=1"] == [argument for call in pipeline.slurm_calls("sbatch")
+                            for argument in call if argument.startswith("--time")]

@@ -27,6 +27,22 @@ def test_the_map_wins_over_the_configuration_and_options_are_sbatchs() -> None:
                                     "--mem=1G", "--partition=short"]
 
 
+@given(st.floats(min_value=0.001, max_value=1e6))
+def test_a_maps_timeout_becomes_the_time_limit_in_whole_minutes(seconds: float) -> None:
+    directives = Directives.of({}, {"timeout": seconds}, "map work")
+    minutes = directives.sbatch["time"]
+    assert minutes >= 1 and minutes * 60 >= seconds and (minutes - 1) * 60 < max(seconds, 60)
+    assert "timeout" not in directives.sbatch
+    assert Directives.of({}, {"timeout": seconds, "time": "2:00:00"},
+                         "map work").options() == ["--time=2:00:00"]  # given: it wins
+
+
+@pytest.mark.parametrize("value", [0, -5, "1 min"])
+def test_a_bad_timeout_is_named(value: object) -> None:
+    with pytest.raises(DirectiveError, match="map work: timeout must be a positive number"):
+        Directives.of({}, {"timeout": value}, "map work")
+
+
 def test_none_and_false_leave_a_directive_out() -> None:
     directives = Directives.of({"partition": "long", "exclusive": True},
                                {"partition": None, "exclusive": False}, "map work")

@@ -111,7 +111,12 @@ the first failure.
 
 A worker that dies (a signal, ``os._exit``, the OOM killer) must not hang the
 driver: report it as :class:`WorkerDied` naming the item it ran and how the process
-ended, keep the results of the items that came back, stop the others.
+ended, keep the results of the items that came back, stop the others; first ask
+``workflow.lost_item(item, failure)``: a map that keeps going answers with a result
+to use instead (then run the chunk's other items as usual). A backend that can stop a
+single item (its own process, its own job) declares ``Capabilities(item_timeout=True)``
+and stops an item that runs longer than ``resources["timeout"]`` seconds, reporting
+it as :class:`ItemTimedOut`.
 :meth:`Backend.close` stops every worker, job or rank; the kernel calls it before
 ``outflow_run_finished``, so that every worker row is written before the run is
 finalised.
@@ -141,6 +146,7 @@ if TYPE_CHECKING:
     from outflow.core.backends.items import (
         Item,
         ItemFailure,
+        ItemTimedOut,
         ProcessDied,
         WorkerDied,
         current_item_index,
@@ -161,6 +167,7 @@ __all__ = [
     "ContextSnapshot",
     "Item",
     "ItemFailure",
+    "ItemTimedOut",
     "ProcessDied",
     "WorkerDied",
     "WorkerKit",
@@ -175,7 +182,8 @@ __all__ = [
 # What a backend class needs is imported above; the protocol's other names load on
 # first use (``outflow plugins list`` imports backend classes, and nothing more).
 __getattr__ = lazy_exports(globals(), {
-    "outflow.core.backends.items": ("Item", "ItemFailure", "ProcessDied", "WorkerDied",
+    "outflow.core.backends.items": ("Item", "ItemFailure", "ItemTimedOut", "ProcessDied",
+                                    "WorkerDied",
                                     "current_item_index", "current_item_path", "earliest"),
     "outflow.core.backends.shipping": ("ContextSnapshot", "WorkerKit", "context_snapshot",
                                        "worker_kit"),

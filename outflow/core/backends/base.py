@@ -35,17 +35,23 @@ class Capabilities(FrozenRecord):
       must be picklable (cloudpickle), and block hooks fire in those processes;
     - ``needs_shared_filesystem``: workers read and write ``settings.TEMP_DIR``, which
       must be shared by all nodes;
-    - ``remote``: workers may run on other machines (a cluster).
+    - ``remote``: workers may run on other machines (a cluster);
+    - ``item_timeout``: the backend stops an item that runs longer than its map's
+      ``timeout`` (``resources["timeout"]``, seconds) and fails it with
+      :class:`~outflow.core.backends.ItemTimedOut`.
     """
 
-    __slots__ = ("parallel", "other_processes", "needs_shared_filesystem", "remote")
+    __slots__ = ("parallel", "other_processes", "needs_shared_filesystem", "remote",
+                 "item_timeout")
 
     def __init__(self, parallel: bool = False, other_processes: bool = False,
-                 needs_shared_filesystem: bool = False, remote: bool = False) -> None:
+                 needs_shared_filesystem: bool = False, remote: bool = False,
+                 item_timeout: bool = False) -> None:
         self.parallel = parallel
         self.other_processes = other_processes
         self.needs_shared_filesystem = needs_shared_filesystem
         self.remote = remote
+        self.item_timeout = item_timeout
 
     def names(self) -> list[str]:
         """The capabilities that are set, by name (``["parallel", "other_processes"]``)."""

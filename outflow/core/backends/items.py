@@ -172,6 +172,25 @@ class WorkerDied(ItemFailure, BackendError):
                          origin=origin if origin is not None else "")
 
 
+class ItemTimedOut(WorkerDied):
+    """An item ran longer than its map's ``timeout``, and the backend stopped it:
+    ``item 5 of map m failed: TimeoutError: it ran longer than its timeout of 60 s
+    (worker process 1234 was stopped)``."""
+
+    def __init__(self, label: str, index: int | None, error: str | BaseException, *,
+                 block_name: str | None = None, remote_traceback: str | None = None,
+                 ran_on: str | None = None, origin: str | None = None) -> None:
+        if not isinstance(error, BaseException):
+            error = TimeoutError(error)
+        super().__init__(label, index, error, block_name=block_name,
+                         remote_traceback=remote_traceback, ran_on=ran_on, origin=origin)
+
+    @classmethod
+    def after(cls, label: str, index: int | None, seconds: float, how: str) -> ItemTimedOut:
+        """The item ``index`` ran ``seconds`` (its timeout); ``how`` it was stopped."""
+        return cls(label, index, f"it ran longer than its timeout of {seconds:g} s ({how})")
+
+
 class ProcessDied(RuntimeError):
     """Why a :class:`WorkerDied`: which process died, by which signal or exit code."""
 
@@ -229,6 +248,7 @@ def _rebuild_failure(cls: type[ItemFailure], state: dict[str, Any],
 __all__ = [
     "Item",
     "ItemFailure",
+    "ItemTimedOut",
     "ProcessDied",
     "WorkerDied",
     "current_item_index",

@@ -240,6 +240,13 @@ class Workflow(Block):
         item fail. Nothing to do here.
         """
 
+    def lost_item(self, item: Mapping[str, Any], failure: Any) -> Any:
+        """A backend lost ``item``: its process died, or it ran past its timeout
+        (``failure``, a :class:`~outflow.core.backends.WorkerDied`). The result to
+        use in its place, the map going on; or None (here): the map fails with it.
+        A MapWorkflow that keeps going answers with its failed-item result."""
+        return None
+
     def items_queued(self, running: int, pending: int) -> None:
         """A backend with a queue (a cluster) says how many items run and wait now.
 

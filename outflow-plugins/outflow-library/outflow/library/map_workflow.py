@@ -55,7 +55,14 @@ that raises does not stop the map: it comes back from ``run_item`` as a
 :class:`FailedItem` result, which every backend returns like any other, so the
 other items all run; then the map fails with a :class:`MapItemsFailed` naming how
 many failed and the first few. A worker process that dies, or a cluster job that
-ends without a result, still stops the map (its backend raises).
+ends without a result, is a failed item too, where the backend asks the workflow
+(``lost_item``) before it fails the map.
+
+Timeout. ``timeout=60`` stops an item that runs longer than 60 s, where the backend
+can stop one item alone (``Capabilities(item_timeout=True)``: the parallel backend
+stops its worker process, Slurm its job); it fails as an
+:class:`~outflow.core.backends.ItemTimedOut`, or counts as failed in a map that keeps
+going. Elsewhere a warning says it is not enforced.
 
 Retries. ``retries=N`` (``retry_delay`` seconds apart) runs a failing item again,
 where it runs, up to N more times, for an exception raised by a task's code; an
@@ -234,7 +241,8 @@ class MapWorkflow(Workflow):
     def __init__(self, *blocks: Block, map_on: Mapping[str, str] | None = None,
                  output_name: str | None = None, name: str | None = None,
                  cache: bool = False, cache_version: Any = None, keep_going: bool = False,
-                 retries: int = 0, retry_delay: float = 0.0, **resources: Any) -> None:
+                 retries: int = 0, retry_delay: float = 0.0, timeout: float | None = None,
+                 **resources: Any) -> None:
         # The base class renames a single output; ours is the list of item results.
         super().__init__(*blocks, name=name, cache=cache, output_name=None,
                          cache_version=cache_version)
@@ -253,6 +261,12 @@ class MapWorkflow(Workflow):
                 or retry_delay < 0:
             raise GraphError(f"{self.label}: retry_delay must be a number of seconds, "
                              f"got {retry_delay!r}")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
+                timeout, (int, float)) or timeout <= 0):
+            raise GraphError(f"{self.label}: timeout must be a positive number of seconds, "
+                             f"got {timeout!r}")
+        #: Seconds an item may run, where the backend can stop it (see map_items).
+        self.timeout = timeout
         #: Run every item whatever fails (``keep_going=True``; the command's
         #: ``--keep-going`` turns it on for the run, see :meth:`map_items`).
         self.keep_going = bool(keep_going)
@@ -412,8 +426,16 @@ class MapWorkflow(Workflow):
         self._run_state = state
         keep_going = self.keep_going
         self.keep_going = keep_going or _run_keeps_going()  # shipped with the workflow
+        backend = current_backend()
+        resources = self.resources
+        if self.timeout is not None:
+            resources = {**resources, "timeout": self.timeout}
+            if not backend.capabilities.item_timeout:
+                logger.warning("%s: timeout=%gs is not enforced by the %s backend (it "
+                               "cannot stop an item alone)", self.label, self.timeout,
+                               backend.name)
         try:
-            computed = current_backend().map(self, work, resources=self.resources)
+            computed = backend.map(self, work, resources=resources)
         except BaseException as error:
             if not path:
                 _count_items(progress.done, progress.failed or isinstance(error, ItemFailure))
@@ -515,6 +537,15 @@ class MapWorkflow(Workflow):
                        self.item_retries + 1, f" in {delay:g} s" if delay else "")
         if delay:
             time.sleep(delay)
+
+    def lost_item(self, item: Mapping[str, Any], failure: Any) -> Any:
+        """A backend lost ``item`` (its process died, it timed out): a map that keeps
+        going counts it failed and goes on; any other fails with it."""
+        if not self.keep_going:
+            return None
+        result = FailedItem(failure)
+        self.item_returned(item, result)
+        return result
 
     def item_returned(self, item: Mapping[str, Any], result: Any) -> None:
         """A backend brought ``item``'s result back from another process."""

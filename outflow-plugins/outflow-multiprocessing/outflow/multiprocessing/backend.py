@@ -56,7 +56,8 @@ class ParallelBackend(Backend):
 
     name: ClassVar[str] = "parallel"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        parallel=True, other_processes=True, needs_shared_filesystem=False, remote=False
+        parallel=True, other_processes=True, needs_shared_filesystem=False, remote=False,
+        item_timeout=True,
     )
 
     def __init__(self, pipeline_context: PipelineContext) -> None:
@@ -110,8 +111,10 @@ class ParallelBackend(Backend):
             pool = self.pool()
             payload = ship(workflow, "worker processes")
             self._tokens += 1
+            timeout = (resources or {}).get("timeout")
             return MapDispatch(pool, workflow, items, self.workers_for(resources),
-                               self._tokens, payload).run()
+                               self._tokens, payload,
+                               float(timeout) if timeout else None).run()
 
     def close(self) -> None:
         """Stop the workers (each writes what it still buffers, e.g. tracking rows)."""

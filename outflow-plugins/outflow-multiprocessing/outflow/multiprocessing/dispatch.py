@@ -15,30 +15,43 @@ in input order is raised. A worker that dies is a :class:`~outflow.core.backends
 WorkerDied` naming the item it ran (from the pool's slots) and how it ended; the pool
 replaces it at the next map. Anything else that stops the driver (Ctrl-C) kills the
 workers, so no pending item runs.
+
+With a ``timeout`` (the map's ``resources``), the driver notes when each worker
+started its item (its slot changes) and wakes up in time: a worker whose item ran
+past the timeout is stopped (SIGTERM: it writes its tracking rows; SIGKILL if it does
+not end within :data:`~outflow.multiprocessing.pool.KILL_SECONDS`), and its item
+fails as an :class:`~outflow.core.backends.ItemTimedOut`. When a map keeps going, the
+workflow turns a lost item into a failed result (``lost_item``): the rest of that
+worker's chunk is handed out again, and a new worker takes the dead one's place.
 """
 
 from __future__ import annotations
 
 import math
 import pickle
+import time
 from collections.abc import Sequence
 from multiprocessing.connection import wait
 from typing import Any
 
-from outflow.core.backends import BackendError, ItemFailure, WorkerDied, earliest
-from outflow.multiprocessing.pool import Worker, WorkerPool
+from outflow.core.backends import BackendError, ItemFailure, ItemTimedOut, WorkerDied, earliest
+from outflow.multiprocessing.pool import KILL_SECONDS, Worker, WorkerPool
+
+#: Longest wait between two looks at what the workers run, when items have a timeout.
+TIMEOUT_POLL = 0.1
 
 
 class MapDispatch:
     """Run ``items`` of ``workflow`` on (up to ``window`` workers of) ``pool``."""
 
     def __init__(self, pool: WorkerPool, workflow: Any, items: Sequence[Any], window: int,
-                 token: int, payload: bytes) -> None:
+                 token: int, payload: bytes, timeout: float | None = None) -> None:
         self.pool = pool
         self.workflow = workflow
         self.label = str(getattr(workflow, "label", workflow))
         self.items = items
         self.total = len(items)
+        self.window = window
         self.workers = list(pool)[:window]
         self.token = token
         self.payload = payload
@@ -47,6 +60,12 @@ class MapDispatch:
         self.returned: list[tuple[int, int]] = []  # chunks given back by workers that failed
         self.failures: list[ItemFailure] = []
         self.busy: dict[Any, Worker] = {}  # connection or sentinel -> busy worker
+        #: seconds an item may run (None: no limit)
+        self.timeout = timeout
+        #: worker -> (the position it runs, since when: as first seen by the driver)
+        self.started: dict[Worker, tuple[int, float]] = {}
+        #: worker stopped for running past the timeout -> (its position, when stopped)
+        self.stopped: dict[Worker, tuple[int, float]] = {}
 
     def run(self) -> list[Any]:
         try:
@@ -54,7 +73,8 @@ class MapDispatch:
                 self._feed(worker)
             while self.busy:
                 outputs = self.pool.outputs()  # the workers' stderr, on a terminal
-                for ready in wait([*self.busy, *outputs]):
+                limit = self._enforce_timeout() if self.timeout is not None else None
+                for ready in wait([*self.busy, *outputs], timeout=limit):
                     worker = self.busy.get(ready)
                     if worker is not None:
                         self._answer(worker, dead=ready is worker.process.sentinel)
@@ -137,6 +157,34 @@ class MapDispatch:
             self.failures.append(failure)
         return bool(finished)
 
+    # -- timeouts ---------------------------------------------------------------------
+    def _enforce_timeout(self) -> float:
+        """Stop the workers whose item ran past the timeout (kill those that were asked
+        and did not end); the seconds until the next look."""
+        assert self.timeout is not None
+        now = time.monotonic()
+        wake = TIMEOUT_POLL
+        for worker in {id(worker): worker for worker in self.busy.values()}.values():
+            stopped = self.stopped.get(worker)
+            if stopped is not None:
+                if now - stopped[1] >= KILL_SECONDS and worker.process.exitcode is None:
+                    worker.process.kill()
+                continue
+            position = self.pool.running(worker)
+            if position is None:
+                self.started.pop(worker, None)
+                continue
+            seen = self.started.get(worker)
+            if seen is None or seen[0] != position:
+                seen = self.started[worker] = (position, now)
+            left = seen[1] + self.timeout - now
+            if left <= 0:
+                self.stopped[worker] = (position, now)
+                worker.process.terminate()  # it writes its rows, then dies
+            else:
+                wake = min(wake, left)
+        return wake
+
     def _idle(self, worker: Worker) -> None:
         worker.chunk = None
         self.busy.pop(worker.connection, None)
@@ -145,6 +193,8 @@ class MapDispatch:
     def _died(self, worker: Worker) -> None:
         chunk = worker.chunk
         running = self.pool.running(worker)
+        stopped = self.stopped.pop(worker, None)
+        self.started.pop(worker, None)
         self._idle(worker)
         how = self.pool.died(worker)
         if worker in self.workers:
@@ -156,7 +206,28 @@ class MapDispatch:
             return
         position = running if running is not None else chunk[0]
         index = getattr(self.items[position], "index", position)
-        self.failures.append(WorkerDied(self.label, index, how))
+        if stopped is not None and stopped[0] == position:
+            failure: WorkerDied = ItemTimedOut.after(
+                self.label, index, self.timeout or 0.0,
+                f"worker process {worker.pid} was stopped")
+        else:
+            failure = WorkerDied(self.label, index, how)
+        replacement = self.workflow.lost_item(self.items[position], failure)
+        if replacement is None:
+            self.failures.append(failure)
+            return
+        self.results[position] = replacement  # a map that keeps going: on with the rest
+        if position + 1 < chunk[1]:
+            self.returned.append((position + 1, chunk[1]))
+        self._replace_workers()
+
+    def _replace_workers(self) -> None:
+        """Start workers in place of the dead ones, and give them work."""
+        self.pool.start()
+        for worker in self.pool:
+            if worker not in self.workers and len(self.workers) < self.window:
+                self.workers.append(worker)
+                self._feed(worker)
 
 
 __all__ = ["MapDispatch"]

@@ -46,7 +46,8 @@ class SlurmBackend(Backend):
 
     name: ClassVar[str] = "slurm"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        parallel=True, other_processes=True, needs_shared_filesystem=True, remote=True
+        parallel=True, other_processes=True, needs_shared_filesystem=True, remote=True,
+        item_timeout=True,
     )
 
     def __init__(self, pipeline_context: PipelineContext) -> None:

@@ -14,13 +14,16 @@ winning. Python names use ``_`` where sbatch uses ``-`` (``cpus_per_task`` is
   ``[D-]HH:MM:SS`` or minutes, ``mem`` as a number with an optional K/M/G/T unit, counts
   as positive integers; ``True`` is a flag (``exclusive=True``).
 
-Two names are the backend's own, not sbatch's: ``simultaneous_tasks`` (at most that many
-elements of the map's array run at once: ``--array=0-N%K``) and ``mpi`` (a whole map as
-one MPI job: not supported yet, refused).
+Three names are the backend's own, not sbatch's: ``simultaneous_tasks`` (at most that
+many elements of the map's array run at once: ``--array=0-N%K``), ``timeout`` (the
+map's ``timeout=`` in seconds: each element's ``--time``, rounded up to the minute,
+Slurm's resolution, unless ``time`` is given) and ``mpi`` (a whole map as one MPI job:
+not supported yet, refused).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -48,7 +51,7 @@ SBATCH_OPTIONS = frozenset({
 RESERVED = frozenset({"array", "output", "error", "job_name", "chdir", "wrap", "parsable",
                       "wait", "input", "open_mode"})
 #: The backend's own resources, beside sbatch's.
-OWN = frozenset({"simultaneous_tasks", "mpi"})
+OWN = frozenset({"simultaneous_tasks", "timeout", "mpi"})
 
 _COUNTS = frozenset({"cpus_per_task", "nodes", "ntasks", "ntasks_per_node", "mincpus",
                      "cpus_per_gpu", "ntasks_per_core", "ntasks_per_socket",
@@ -89,6 +92,9 @@ class Directives:
                                  "supported by the slurm backend yet")
         merged.pop("mpi", None)
         simultaneous = merged.pop("simultaneous_tasks", None)
+        timeout = merged.pop("timeout", None)
+        if timeout and merged.get("time") is None:  # Slurm counts in minutes
+            merged["time"] = max(1, math.ceil(float(timeout) / 60))
         return cls({name: value for name, value in merged.items() if value is not None},
                    simultaneous)
 
@@ -118,6 +124,10 @@ def check(name: str, value: Any, where: str) -> Any:
         raise DirectiveError(f"{where} is not an sbatch directive{hint}")
     if value is None or isinstance(value, bool):
         return value
+    if name == "timeout":
+        if isinstance(value, (int, float)) and value > 0:
+            return value
+        raise DirectiveError(f"{where} must be a positive number of seconds, got {value!r}")
     if name in _COUNTS:
         if not isinstance(value, int) or value < 1:
             raise DirectiveError(f"{where} must be a positive integer, got {value!r}")

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outflow.core.atomic_write import write_atomically
-from outflow.core.backends import ItemFailure, WorkerDied, earliest
+from outflow.core.backends import ItemFailure, ItemTimedOut, WorkerDied, earliest
 from outflow.core.backends.shipping import ship
 from outflow.core.private_directory import check_private_file
 from outflow.slurm import commands
@@ -352,7 +352,18 @@ class MapSubmission:
         why += f"; log {log}" + _tail(log)
         index = getattr(self.items[position], "index", position)
         self.remaining.discard(position)
-        self.failures.append(WorkerDied(self.label, index, SlurmJobFailed(why)))
+        failure: WorkerDied
+        if state == "TIMEOUT":
+            limit = self.directives.sbatch.get("time")
+            failure = ItemTimedOut(self.label, index, f"it ran longer than its time limit"
+                                   f"{f' of {limit} min' if limit else ''} ({why})")
+        else:
+            failure = WorkerDied(self.label, index, SlurmJobFailed(why))
+        replacement = self.workflow.lost_item(self.items[position], failure)
+        if replacement is not None:  # a map that keeps going: a failed item, no more
+            self.results[position] = replacement
+            return
+        self.failures.append(failure)
         self.failed_positions.add(position)
 
     def _cancel(self) -> None:
