@@ -277,5 +277,5 @@ def test_an_item_past_the_maps_timeout_is_stopped_by_slurm_and_named(
            "than its time limit of 1 min (Slurm job " in done.stderr, done.stderr
     assert " ended TIMEOUT " in done.stderr and "(2 of 3 items finished" in done.stderr
     assert sorted(entry["value"] for entry in pipeline.logged("done")) == [0, 2]
-    assert ["--time=1"] == [argument for call in pipeline.slurm_calls("sbatch")
-                            for argument in call if argument.startswith("--time")]
+    assert [argument for call in pipeline.slurm_calls("sbatch")
+                            for argument in call if argument.startswith("--time")] == ["--time=1"]
