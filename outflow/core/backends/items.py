@@ -155,18 +155,26 @@ class ItemFailure(EngineError):
                 "block_name": self.block_name, "ran_on": self.ran_on, "origin": self.origin}
 
 
+class ProcessDied(RuntimeError):
+    """Why a :class:`WorkerDied`: which process died, by which signal or exit code."""
+
+
 class WorkerDied(ItemFailure, BackendError):
     """The process running an item died (killed by a signal, ``os._exit``, out of memory).
 
     ``WorkerDied(label, index, "worker process 1234 was killed by SIGKILL")``: the
-    item is ``index``; ``error`` becomes a :class:`ProcessDied` with that description.
+    item is ``index``; ``error`` becomes a :class:`ProcessDied` (the class's
+    :attr:`error_type`) with that description.
     """
+
+    #: What a description given as text becomes.
+    error_type: type[Exception] = ProcessDied
 
     def __init__(self, label: str, index: int | None, error: str | BaseException, *,
                  block_name: str | None = None, remote_traceback: str | None = None,
                  ran_on: str | None = None, origin: str | None = None) -> None:
         if not isinstance(error, BaseException):
-            error = ProcessDied(error)
+            error = self.error_type(error)
         super().__init__(label, index, error, block_name=block_name,
                          remote_traceback=remote_traceback, ran_on=ran_on,
                          origin=origin if origin is not None else "")
@@ -177,22 +185,12 @@ class ItemTimedOut(WorkerDied):
     ``item 5 of map m failed: TimeoutError: it ran longer than its timeout of 60 s
     (worker process 1234 was stopped)``."""
 
-    def __init__(self, label: str, index: int | None, error: str | BaseException, *,
-                 block_name: str | None = None, remote_traceback: str | None = None,
-                 ran_on: str | None = None, origin: str | None = None) -> None:
-        if not isinstance(error, BaseException):
-            error = TimeoutError(error)
-        super().__init__(label, index, error, block_name=block_name,
-                         remote_traceback=remote_traceback, ran_on=ran_on, origin=origin)
+    error_type = TimeoutError
 
     @classmethod
     def after(cls, label: str, index: int | None, seconds: float, how: str) -> ItemTimedOut:
         """The item ``index`` ran ``seconds`` (its timeout); ``how`` it was stopped."""
         return cls(label, index, f"it ran longer than its timeout of {seconds:g} s ({how})")
-
-
-class ProcessDied(RuntimeError):
-    """Why a :class:`WorkerDied`: which process died, by which signal or exit code."""
 
 
 def earliest(failures: Iterable[ItemFailure]) -> ItemFailure:
