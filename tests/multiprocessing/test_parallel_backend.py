@@ -263,6 +263,30 @@ def test_an_item_calling_os_exit_names_the_item_and_keeps_what_finished(pipeline
     assert all(error.completed[i] == [{"value": i}] for i in error.completed)
 
 
+@pytest.mark.parametrize("kill", [True, False])
+def test_a_map_that_keeps_going_loses_nothing_when_a_worker_dies(pipeline, backend, kill):
+    """The worker holding item 5 dies (killed, or stopped past its timeout) while the
+    results of the trivial items before it in its chunk are not sent yet: they are run
+    again, a new worker takes its place, every other item comes back."""
+
+    @as_task
+    def Fragile(value: int) -> {"value": int}:
+        if value == 5 and os.getpid() != DRIVER:
+            if kill:
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(60)
+        return value
+
+    with deadline(60), pytest.raises(MapItemError) as caught:
+        run_top(backend, pipeline, 40, lambda: MapWorkflow(
+            Fragile(), keep_going=True, **({} if kill else {"timeout": 1})))
+    error = caught.value
+    assert "1 of 40 items of " in str(error) and "item 5: " in str(error)
+    assert ("killed by SIGKILL" if kill else "TimeoutError: it ran longer than its timeout "
+            "of 1 s") in str(error)
+    assert error.completed == {i: [{"value": i}] for i in range(40) if i != 5}
+
+
 def test_workflows_defined_in_a_function_are_shipped_by_value(pipeline, backend):
     offset = 1000
 

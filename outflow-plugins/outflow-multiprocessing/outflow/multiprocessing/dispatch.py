@@ -204,9 +204,11 @@ class MapDispatch:
                     self.returned or self.next < self.total):
                 raise BackendError(f"{self.label}: no worker process left ({how})")
             return
+        if stopped is not None:  # its slot may be cleared already: it ended cleanly
+            running = stopped[0]
         position = running if running is not None else chunk[0]
         index = getattr(self.items[position], "index", position)
-        if stopped is not None and stopped[0] == position:
+        if stopped is not None:
             failure: WorkerDied = ItemTimedOut.after(
                 self.label, index, self.timeout or 0.0,
                 f"worker process {worker.pid} was stopped")
@@ -217,8 +219,11 @@ class MapDispatch:
             self.failures.append(failure)
             return
         self.results[position] = replacement  # a map that keeps going: on with the rest
-        if position + 1 < chunk[1]:
-            self.returned.append((position + 1, chunk[1]))
+        # The chunk's other items without a result (some may have finished, their
+        # results still held by the worker) are handed out again.
+        for start, stop in ((chunk[0], position), (position + 1, chunk[1])):
+            if start < stop:
+                self.returned.append((start, stop))
         self._replace_workers()
 
     def _replace_workers(self) -> None:
