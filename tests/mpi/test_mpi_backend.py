@@ -79,6 +79,21 @@ def test_a_raising_item_names_its_index_task_and_rank(pipeline: ContractPipeline
     assert "Traceback" not in done.stderr
 
 
+def test_an_item_past_its_timeout_fails_in_its_rank_and_the_map_keeps_going(
+        tmp_path: Path, mpiexec: Path) -> None:
+    pipeline = ContractPipeline(tmp_path / "pipeline", "mpi", {}, LIMIT,
+                                resources={"timeout": 1}, launcher=(str(mpiexec), "-n", "3"))
+    began = time.monotonic()
+    # Items sleep 30 * (4 - value) / 4 s: 0, 1 and 2 run past 1 s; 3 (7.5 s) too.
+    done = pipeline.run("contract_map", "--n", "4", "--sleep", "30", "--keep-going",
+                        "--db-untracked", check=False)
+    assert time.monotonic() - began < 30, done.stderr
+    assert done.returncode == 1, done.stderr
+    [error] = _errors(done.stderr)
+    assert ("4 of 4 items of workflow contract_items failed: item 0 in task compute: "
+            "TimeoutError: it ran longer than its timeout of 1 s") in error, error
+
+
 # -- a rank stopped, a rank killed ------------------------------------------------------------
 def test_a_rank_stopped_by_sigterm_fails_the_run_naming_the_item_and_the_rank(
         pipeline: ContractPipeline) -> None:

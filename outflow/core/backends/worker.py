@@ -101,6 +101,7 @@ def finish_worker(kit_id: str | None = None) -> None:
 def run_chunk(workflow: Workflow, items: Sequence[Any],
               on_item: Callable[[int], None] | None = None,
               on_result: Callable[[Any], None] | None = None,
+              timeout: float | None = None,
               ) -> tuple[list[Any], ItemFailure | None]:
     """Run ``items`` in order; stop at the first failure.
 
@@ -108,9 +109,11 @@ def run_chunk(workflow: Workflow, items: Sequence[Any],
     did). ``on_item(position)`` is called before each item (a pool notes which item
     its worker runs, to name it if the process dies), ``on_result(result)`` after
     each (to send results as they come). ``sys.exit`` in a task fails its item like
-    an exception; ``KeyboardInterrupt`` propagates.
+    an exception; ``KeyboardInterrupt`` propagates. ``timeout``: each item is given
+    that many seconds (:func:`time_limited`; in a worker's main thread only).
     """
-    run_item = workflow.run_item
+    run_item = workflow.run_item if not timeout else time_limited(workflow.run_item,
+                                                                  timeout)
     results: list[Any] = []
     item: Any = None
     try:
@@ -128,6 +131,32 @@ def run_chunk(workflow: Workflow, items: Sequence[Any],
         failure.__cause__ = error
         return results, failure
     return results, None
+
+
+def time_limited(function: Callable[[Any], Any], seconds: float) -> Callable[[Any], Any]:
+    """``function`` stopped after ``seconds``: SIGALRM raises ``TimeoutError: it ran
+    longer than its timeout of 60 s`` where the item's code is, which fails the item.
+
+    For a backend that cannot stop an item from outside without ending more than the
+    item (an MPI rank: the whole job would end). Python code is interrupted at once;
+    a long call into C code when it returns; code that catches every exception can
+    swallow it. The process's main thread only, where its signals are its own.
+    """
+    import signal
+
+    def expired(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"it ran longer than its timeout of {seconds:g} s")
+
+    def limited(item: Any) -> Any:
+        previous = signal.signal(signal.SIGALRM, expired)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return function(item)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    return limited
 
 
 def sendable(workflow: Workflow, items: Sequence[Any], held: list[Any],

@@ -44,7 +44,8 @@ class MPIBackend(Backend):
 
     name: ClassVar[str] = "mpi"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        parallel=True, other_processes=True, needs_shared_filesystem=False, remote=True
+        parallel=True, other_processes=True, needs_shared_filesystem=False, remote=True,
+        item_timeout=True,
     )
 
     def __init__(self, pipeline_context: PipelineContext) -> None:
@@ -146,8 +147,9 @@ class MPIBackend(Backend):
         link = self.link()
         payload = ship(workflow, "MPI workers")
         self._tokens += 1
+        timeout = (resources or {}).get("timeout")
         return MapDispatch(link, workflow, items, self.window(link, resources), self._tokens,
-                           payload, self._loaded).run()
+                           payload, self._loaded, float(timeout) if timeout else None).run()
 
     def window(self, link: Link, resources: Mapping[str, Any] | None) -> int:
         """How many workers a map uses: all (capped by ``max_workers``), divided by its

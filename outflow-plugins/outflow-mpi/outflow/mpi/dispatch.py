@@ -41,7 +41,8 @@ class MapDispatch:
     """Run ``items`` of ``workflow`` on (up to ``window``) workers of ``link``."""
 
     def __init__(self, link: Link, workflow: Any, items: Sequence[Any], window: int,
-                 token: int, payload: bytes, loaded: dict[int, int]) -> None:
+                 token: int, payload: bytes, loaded: dict[int, int],
+                 timeout: float | None = None) -> None:
         self.link = link
         self.workflow = workflow
         self.label = str(getattr(workflow, "label", workflow))
@@ -50,6 +51,8 @@ class MapDispatch:
         self.workers = link.workers[:max(1, window)]
         self.token = token
         self.payload = payload
+        #: seconds each item may run: the worker stops it (run_chunk's timeout)
+        self.timeout = timeout
         #: worker rank -> token of the map whose workflow it holds (kept across maps)
         self.loaded = loaded
         self.results: list[Any] = [None] * self.total
@@ -102,7 +105,7 @@ class MapDispatch:
         start, stop = chunk
         payload = self.payload if self.loaded.get(rank) != self.token else None
         self.link.send(("chunk", self.token, payload, start, list(self.items[start:stop]),
-                        self.label), rank, TO_WORKER)
+                        self.label, self.timeout), rank, TO_WORKER)
         self.loaded[rank] = self.token
         self.busy.setdefault(rank, []).append([start, stop])
 

@@ -4,9 +4,11 @@ Ranks 1 to N-1 of ``mpiexec -n N`` start here (the hook ``outflow_process_role``
 :mod:`outflow.mpi.launch`), and so do spawned workers (``python -m outflow.mpi.serve``).
 The loop waits for the driver's messages:
 
-- ``("chunk", token, payload, start, items, label)``: run ``items`` (positions
-  ``start``, ``start + 1``... of the map) with the map ``token``'s workflow; ``payload``
-  is that workflow, pickled, sent with the first chunk this worker gets of each map.
+- ``("chunk", token, payload, start, items, label, timeout)``: run ``items``
+  (positions ``start``, ``start + 1``... of the map) with the map ``token``'s workflow,
+  each within ``timeout`` seconds if given (the item fails with a ``TimeoutError``
+  past it); ``payload`` is that workflow, pickled, sent with the first chunk this
+  worker gets of each map.
   Its WorkerKit sets the process up the first time (plugins, context, the hook
   ``outflow_worker_started``). Results go back as ``("results", first, results,
   failure, finished, seconds)`` (``seconds``: the time those items took, which sizes
@@ -140,7 +142,7 @@ class Worker:
             message = inbox.popleft()
             if message[0] == "stop":
                 return
-            _, token, payload, start, items, label = message
+            _, token, payload, start, items, label, timeout = message
             if token in cancelled:  # the map failed: its queued chunks do not run
                 self.say("results", start, [], None, True, 0.0)
                 continue
@@ -153,7 +155,7 @@ class Worker:
                     self._cannot_load(error, start, items, label)
                     continue
                 self.workflows[token] = workflow
-            self._chunk(workflow, start, items)
+            self._chunk(workflow, start, items, timeout)
 
     def _cannot_load(self, error: BaseException, start: int, items: list[Any],
                      label: str) -> None:
@@ -163,14 +165,15 @@ class Worker:
             f"{self.where} cannot run the map: {type(error).__name__}: {error}"))
         self.say("results", start, [], failure, True, 0.0)
 
-    def _chunk(self, workflow: Any, start: int, items: list[Any]) -> None:
+    def _chunk(self, workflow: Any, start: int, items: list[Any],
+               timeout: float | None = None) -> None:
         from outflow.core.backends.worker import run_chunk
 
         chunk = _Chunk(self, workflow, start, items)
         # self.position stays set if a stop signal interrupts the item: serve() says it
         try:
             _results, failure = run_chunk(workflow, items, on_item=chunk.before,
-                                          on_result=chunk.held.append)
+                                          on_result=chunk.held.append, timeout=timeout)
         except _ChunkOver:
             self.position = None
             return
