@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,6 +170,43 @@ def squares_pipeline(make_pipeline: Callable[..., Path]) -> Callable[..., Path]:
             config="databases:\n  default:\n    dialect: sqlite\n")
 
     return make
+
+
+@pytest.fixture
+def in_a_terminal() -> Callable[..., str]:
+    """``in_a_terminal(command, cwd)``: run ``command`` with a pseudo-terminal as its
+    stdin, stdout and stderr (``TERM=xterm``, progress bars on); return all it wrote,
+    as the terminal got it. The command must succeed."""
+    return run_in_a_terminal
+
+
+def run_in_a_terminal(command: list[str], cwd: Path, seconds: float = 120.0,
+                      env: dict[str, str] | None = None) -> str:
+    import pty
+
+    main, secondary = pty.openpty()
+    env = {**{key: value for key, value in os.environ.items() if key != "OUTFLOW_PROGRESS"},
+           **(env or {}), "TERM": "xterm"}
+    process = subprocess.Popen(command, cwd=cwd, stdin=secondary, stdout=secondary,
+                               stderr=secondary, env=env, close_fds=True)
+    os.close(secondary)
+    output = b""
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            try:
+                data = os.read(main, 65536)
+            except OSError:  # the other end closed: the command is over
+                break
+            if not data:
+                break
+            output += data
+        assert process.wait(timeout=max(1.0, deadline - time.monotonic())) == 0, output
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(main)
+    return output.decode()
 
 
 @pytest.fixture

@@ -230,3 +230,41 @@ def test_inside_a_slurm_allocation(pipeline: ContractPipeline, slurm_conf: Path,
     assert pipeline.results(subprocess.CompletedProcess([], 0, text, "")) == [
         [{"result": value * 10}] for value in range(6)]
     assert len({pid for _, pid in pipeline.logged("start")}) == 2  # the two other ranks
+
+
+LOGGING_COMMAND = '''
+
+
+@RootCommand.subcommand()
+class ContractLogs(Command):
+    """A map whose items log a warning each, from the worker ranks."""
+
+    def add_arguments(self):
+        self.add_argument("--n", type=int, default=8)
+
+    def setup_tasks(self):
+        @as_task
+        def Say(value: int) -> {"said": int}:
+            time.sleep(0.1)
+            logging.getLogger("contract").warning(f"rank says {value}")
+            return value
+
+        Values() | MapWorkflow(Say(), name="sayings", output_name="results") | Show()
+'''
+
+
+def test_on_a_terminal_the_workers_log_lines_are_written_above_the_bar(
+        tmp_path: Path, in_a_terminal: Any) -> None:
+    # Spawned workers: the driver runs in the terminal. (Under mpiexec, rank 0's stderr
+    # is the launcher's pipe, not a terminal: no bar is drawn there.)
+    pipeline = ContractPipeline(tmp_path / "pipeline", "mpi", {}, LIMIT)
+    commands = pipeline.root / "plugins" / "contract" / "outflow_contract_plugin" / "commands.py"
+    commands.write_text("import logging\n" + commands.read_text() + LOGGING_COMMAND)
+    output = in_a_terminal(["timeout", str(LIMIT), *pipeline.command(
+        "contract_logs", "--db-untracked")], pipeline.root,
+        env={"MPI4PY_FUTURES_MAX_WORKERS": "2"})
+    assert "workflow sayings [########################] 8/8 items" in output, repr(output)
+    # Each line starts on a cleared line (the bar erased) or after another line, whole.
+    said = re.findall(r"(?:\r\x1b\[K|\r\n|^)(\d{4}-\d\d-\d\d [\d:,]+ - contract - \S+ - "
+                      r"WARNING - rank says \d+)\r\n", output)
+    assert len(said) == 8, repr(output)

@@ -2,12 +2,8 @@
 driver, above the progress bar: no line of theirs lands in the middle of the bar.
 Run in a real pseudo-terminal, as a person at a terminal would see it."""
 
-import os
-import pty
 import re
-import subprocess
 import sys
-import time
 
 import pytest
 
@@ -42,37 +38,12 @@ class Logs(Command):
 BAR_OR_ERASE = re.compile(r"\r(?:workflow slow_map \[[^\r\n]*?)?\x1b\[K")
 
 
-def _in_a_terminal(command: list[str], cwd, seconds: float = 120.0) -> str:
-    main, secondary = pty.openpty()
-    env = {key: value for key, value in os.environ.items() if key != "OUTFLOW_PROGRESS"}
-    env["TERM"] = "xterm"
-    process = subprocess.Popen(command, cwd=cwd, stdin=secondary, stdout=secondary,
-                               stderr=secondary, env=env, close_fds=True)
-    os.close(secondary)
-    output = b""
-    deadline = time.monotonic() + seconds
-    try:
-        while time.monotonic() < deadline:
-            try:
-                data = os.read(main, 65536)
-            except OSError:  # the other end closed: the command is over
-                break
-            if not data:
-                break
-            output += data
-        assert process.wait(timeout=max(1.0, deadline - time.monotonic())) == 0, output
-    finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(main)
-    return output.decode()
-
-
 @pytest.mark.parametrize("backend", ["parallel", "default"])
-def test_worker_log_lines_are_written_above_the_bar(make_pipeline, backend) -> None:
+def test_worker_log_lines_are_written_above_the_bar(make_pipeline, in_a_terminal,
+                                                   backend) -> None:
     root = make_pipeline(plugins=["relaydemo"], files={"relaydemo/__init__.py": "",
                                                        "relaydemo/commands.py": COMMANDS})
-    output = _in_a_terminal([sys.executable, "-m", "outflow", "logs", "-b", backend,
+    output = in_a_terminal([sys.executable, "-m", "outflow", "logs", "-b", backend,
                              "--db-untracked"], root)
     assert "workflow slow_map [########################] 16/16 items" in output
     # Each line starts on a cleared line (the bar erased) or after another line, whole.

@@ -75,6 +75,14 @@ def _fileno(stream: TextIO) -> int | None:
         return None
 
 
+def is_terminal(stream: TextIO | None) -> bool:
+    """Whether ``stream`` is a terminal (where a status line may be drawn)."""
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def write_above(stream: TextIO, text: str) -> None:
     """Write ``text`` (whole lines) to ``stream``, above its status line if one is shown."""
     with _lock:
@@ -114,4 +122,4 @@ def _forget_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_in_child)
 
 
-__all__ = ["ConsoleHandler", "StatusLine", "shown_on", "write_above"]
+__all__ = ["ConsoleHandler", "StatusLine", "is_terminal", "shown_on", "write_above"]

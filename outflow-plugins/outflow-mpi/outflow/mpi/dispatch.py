@@ -23,10 +23,12 @@ signal; it gets no more chunks in this run.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 from outflow.core.backends import BackendError, ItemFailure, WorkerDied, earliest
+from outflow.core.logging.status_line import is_terminal, write_above
 from outflow.mpi.ranks import TO_DRIVER, TO_WORKER, Link, mpi
 
 #: Chunks queued at each worker at a time.
@@ -53,6 +55,9 @@ class MapDispatch:
         self.payload = payload
         #: seconds each item may run: the worker stops it (run_chunk's timeout)
         self.timeout = timeout
+        #: whether the workers send their log records here, to be written above the
+        #: progress bar: when this process's stderr is a terminal (see serve.py)
+        self.relay = is_terminal(sys.stderr)
         #: worker rank -> token of the map whose workflow it holds (kept across maps)
         self.loaded = loaded
         self.results: list[Any] = [None] * self.total
@@ -105,7 +110,7 @@ class MapDispatch:
         start, stop = chunk
         payload = self.payload if self.loaded.get(rank) != self.token else None
         self.link.send(("chunk", self.token, payload, start, list(self.items[start:stop]),
-                        self.label, self.timeout), rank, TO_WORKER)
+                        self.label, self.timeout, self.relay), rank, TO_WORKER)
         self.loaded[rank] = self.token
         self.busy.setdefault(rank, []).append([start, stop])
 
@@ -131,6 +136,8 @@ class MapDispatch:
                 if not queued:
                     del self.busy[rank]
                 self._feed(rank)
+        elif kind == "log":
+            write_log(message[1])
         elif kind in ("stopped", "bye"):
             self._gone(rank, message)
 
@@ -164,4 +171,12 @@ class MapDispatch:
             raise BackendError(f"{self.label}: no MPI worker left to run the items")
 
 
-__all__ = ["MapDispatch"]
+def write_log(text: str) -> None:
+    """A worker's log record (formatted), above the progress bar of this terminal."""
+    try:
+        write_above(sys.stderr, text)
+    except (ValueError, OSError):  # the terminal went away
+        pass
+
+
+__all__ = ["MapDispatch", "write_log"]

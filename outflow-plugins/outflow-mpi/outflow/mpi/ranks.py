@@ -148,6 +148,10 @@ class Link:
             source, message = got
             if message[0] == "bye":
                 waiting.discard(source)
+            elif message[0] == "log":  # the last lines of a worker that ends
+                from outflow.mpi.dispatch import write_log
+
+                write_log(message[1])
         self.still_busy = sorted(waiting)
         if not waiting:
             self.flush(1.0)

@@ -14,6 +14,10 @@ The loop waits for the driver's messages:
   failure, finished, seconds)`` (``seconds``: the time those items took, which sizes
   the next chunks): after an item when :data:`SEND_INTERVAL` has passed since the last
   message (progress, and what finished is kept), and at the end of the chunk;
+- with ``relay`` (the last field of a chunk: the driver's stderr is a terminal, where
+  it draws the progress bar), the worker's console log handlers are replaced by one
+  sending each record, formatted, to the driver (``("log", text)``), which writes it
+  above the bar (records of other threads than the main one still go to stderr);
 - ``("cancel", token)``: the map failed; its chunks queued here are not run (each is
   answered with no results);
 - ``("stop",)``: end this worker's part (the hook ``outflow_worker_finished``: run
@@ -30,10 +34,12 @@ before it could record what happened.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections import deque
 from typing import Any
@@ -142,7 +148,7 @@ class Worker:
             message = inbox.popleft()
             if message[0] == "stop":
                 return
-            _, token, payload, start, items, label, timeout = message
+            _, token, payload, start, items, label, timeout, relay = message
             if token in cancelled:  # the map failed: its queued chunks do not run
                 self.say("results", start, [], None, True, 0.0)
                 continue
@@ -155,7 +161,28 @@ class Worker:
                     self._cannot_load(error, start, items, label)
                     continue
                 self.workflows[token] = workflow
+                if relay:  # logging is set up now (the workflow's WorkerKit did it)
+                    self._relay_logs()
             self._chunk(workflow, start, items, timeout)
+
+    def _relay_logs(self) -> None:
+        """Send the records the console handlers would print to the driver instead."""
+        import logging
+
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if isinstance(handler, (_LogsToDriver, logging.FileHandler)) or not isinstance(
+                    handler, logging.StreamHandler):
+                continue
+            if getattr(handler, "stream", None) not in (sys.stderr, sys.__stderr__):
+                continue
+            relay = _LogsToDriver(self)
+            relay.setLevel(handler.level)
+            relay.setFormatter(handler.formatter)
+            for record_filter in handler.filters:  # secrets masked as before
+                relay.addFilter(record_filter)
+            root.removeHandler(handler)
+            root.addHandler(relay)
 
     def _cannot_load(self, error: BaseException, start: int, items: list[Any],
                      label: str) -> None:
@@ -181,6 +208,26 @@ class Worker:
         if failure is not None:
             failure.located(self.where)
         chunk.send(failure, finished=True)
+
+
+class _LogsToDriver(logging.Handler):
+    """Sends each record, formatted, to the driver (from the main thread; MPI calls
+    from other threads are not safe: their records go to stderr)."""
+
+    def __init__(self, worker: Worker) -> None:
+        super().__init__()
+        self.worker = worker
+        self.main = threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record) + "\n"
+            if threading.get_ident() == self.main:
+                self.worker.say("log", text)
+            else:
+                sys.stderr.write(text)
+        except Exception:  # noqa: BLE001 - logging must not fail the item
+            self.handleError(record)
 
 
 class _ChunkOver(BaseException):

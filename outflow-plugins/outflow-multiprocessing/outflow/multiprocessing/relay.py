@@ -22,10 +22,9 @@ READ_SIZE = 65536
 
 def relaying() -> bool:
     """Whether the workers' stderr goes through the driver: when it is a terminal."""
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError, OSError):
-        return False
+    from outflow.core.logging.status_line import is_terminal
+
+    return is_terminal(sys.stderr)
 
 
 def worker_stderr(writer: Any) -> None:
