@@ -110,9 +110,9 @@ def test_list_runs_json_shows_a_crashed_run_as_the_table_does(two_runs, run_cli)
     assert crashed["blocks_done"] > 0  # how far it got
     code, out, _ = run_cli(["management", "list_runs"], two_runs)
     lines = out.splitlines()  # a run not finished: the table says how far it got
-    assert lines[0].split()[-2:] == ["blocks", "done"]
+    assert lines[0].split()[-3:] == ["blocks", "done", "state"]  # the state stays last
     rows = {line.split()[0]: line.split() for line in lines[1:] if line[:1].isdigit()}
-    assert rows["1"][-2:] == ["crashed", str(crashed["blocks_done"])]
+    assert rows["1"][-2:] == [str(crashed["blocks_done"]), "crashed"]
     assert rows["2"][-1] == "failed"  # a finished run: nothing in that column
 
 

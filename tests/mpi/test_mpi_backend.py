@@ -265,6 +265,6 @@ def test_on_a_terminal_the_workers_log_lines_are_written_above_the_bar(
         env={"MPI4PY_FUTURES_MAX_WORKERS": "2"})
     assert "workflow sayings [########################] 8/8 items" in output, repr(output)
     # Each line starts on a cleared line (the bar erased) or after another line, whole.
-    said = re.findall(r"(?:\r\x1b\[K|\r\n|^)(\d{4}-\d\d-\d\d [\d:,]+ - contract - \S+ - "
+    said = re.findall(r"(?:(?<=\r\x1b\[K)|(?<=\r\n)|^)(\d{4}-\d\d-\d\d [\d:,]+ - contract - \S+ - "
                       r"WARNING - rank says \d+)\r\n", output)
     assert len(said) == 8, repr(output)

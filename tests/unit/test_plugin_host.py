@@ -211,7 +211,7 @@ def test_plugins_list_shows_backends_with_aliases_capabilities_and_help(run_cli,
     assert backends["parallel"] == {
         "name": "parallel", "aliases": ["multiprocessing"], "plugin": "multiprocessing",
         "help": "run MapWorkflow items in a pool of processes on this machine",
-        "capabilities": ["parallel", "other_processes"], "error": None}
+        "capabilities": ["parallel", "other_processes", "item_timeout"], "error": None}
     assert backends["default"]["aliases"] == ["sequential"]
     assert backends["default"]["capabilities"] == []
     code, out, _ = run_cli(["plugins", "list"], tmp_path)

@@ -19,7 +19,7 @@ import pytest
 PUBLIC_API: dict[str, list[str]] = {
     "outflow.core.backends": [
         "Backend", "BackendError", "Capabilities", "ContextSnapshot", "Item", "ItemFailure",
-        "ProcessDied", "WorkerDied", "WorkerKit", "context_snapshot", "current_backend",
+        "ItemTimedOut", "ProcessDied", "WorkerDied", "WorkerKit", "context_snapshot", "current_backend",
         "current_item_index", "current_item_path", "earliest", "worker_kit",
     ],
     "outflow.core.cli": [],

@@ -68,11 +68,11 @@ class ListRuns(Command):
                 for run, state in zip(runs, states)]
         unfinished = [run.id for run, state in zip(runs, states)
                       if state in ("running", "crashed")]
-        if unfinished:  # how far the runs still going (or gone) got
+        if unfinished:  # how far the runs still going (or gone) got; state stays last
             done = blocks_done(databases, unfinished)
-            columns.append(Column("blocks done"))
+            columns.insert(-1, Column("blocks done"))
             for row, run in zip(rows, runs):
-                row.append(str(done.get(run.id, 0)) if run.id in unfinished else "")
+                row.insert(-1, str(done.get(run.id, 0)) if run.id in unfinished else "")
         print(format_table(columns, [tuple(row) for row in rows]))
 
 
