@@ -47,8 +47,9 @@ def test_worker_log_lines_are_written_above_the_bar(make_pipeline, in_a_terminal
                              "--db-untracked"], root)
     assert "workflow slow_map [########################] 16/16 items" in output
     # Each line starts on a cleared line (the bar erased) or after another line, whole.
-    said = re.findall(r"(?:(?<=\r\x1b\[K)|(?<=\r\n)|^)(\d{4}-\d\d-\d\d [\d:,]+ - relaydemo.commands - "
-                      r"commands.py:17 - WARNING - worker says \d+)\r\n", output)
+    said = re.findall(r"(?:(?<=\r\x1b\[K)|(?<=\r\n)|^)(\d{4}-\d\d-\d\d [\d:,]+ - "
+                      r"relaydemo.commands - commands.py:17 - WARNING - worker says \d+)\r\n",
+                      output)
     assert len(said) == 16, repr(output)
     lines = BAR_OR_ERASE.sub("", output).split("\r\n")  # the bar's drawings left out
     assert lines[-2].startswith("run succeeded in ") and lines[-1] == ""

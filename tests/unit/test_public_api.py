@@ -19,8 +19,8 @@ import pytest
 PUBLIC_API: dict[str, list[str]] = {
     "outflow.core.backends": [
         "Backend", "BackendError", "Capabilities", "ContextSnapshot", "Item", "ItemFailure",
-        "ItemTimedOut", "ProcessDied", "WorkerDied", "WorkerKit", "context_snapshot", "current_backend",
-        "current_item_index", "current_item_path", "earliest", "worker_kit",
+        "ItemTimedOut", "ProcessDied", "WorkerDied", "WorkerKit", "context_snapshot",
+        "current_backend", "current_item_index", "current_item_path", "earliest", "worker_kit",
     ],
     "outflow.core.cli": [],
     "outflow.core.commands": [
