@@ -1,0 +1,195 @@
+"""``outflow dashboard`` as a user starts it, read over HTTP: the runs (succeeded,
+failed, running, crashed), a run's document, no secret anywhere, the token beyond
+this machine, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from outflow.management.liveness import process_identity
+
+SECRET = "s3cr3t-api-value-42"
+
+COMMANDS = '''
+from outflow.core.commands import Command, RootCommand
+from outflow.core.pipeline import context
+from outflow.core.tasks import as_task
+from outflow.library.workflows import MapWorkflow
+
+
+@as_task
+def Files() -> {"file_array": list}:
+    token = context.config["secrets"]["api_token"]
+    return [{"name": f"f{index}.fits", "key": token if index == 2 else None}
+            for index in range(5)]
+
+
+@as_task
+def Reduce(file: dict) -> {"reduced": str}:
+    if file["name"] == "f2.fits" and context.args.fail:
+        raise ValueError(f"cannot read {file}")
+    return file["name"]
+
+
+@RootCommand.subcommand()
+class ReduceAll(Command):
+    def add_arguments(self):
+        self.add_argument("--fail", action="store_true")
+
+    def setup_tasks(self):
+        Files() | MapWorkflow(Reduce(), name="reduction")
+'''
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four runs: 1 succeeded, 2 failed, 3 running (its process is this one), 4 crashed."""
+    root = tmp_path_factory.mktemp("dashboard") / "pipeline"
+    (root / "reducer").mkdir(parents=True)
+    (root / "reducer" / "__init__.py").write_text("")
+    (root / "reducer" / "commands.py").write_text(COMMANDS.lstrip())
+    (root / "settings.py").write_text("PLUGINS = ['outflow.management', 'reducer']\n")
+    (root / "config.yml").write_text("databases:\n  default:\n    dialect: sqlite\n"
+                                     f"secrets:\n  api_token: {SECRET}\n")
+    for argv in (["management", "db", "upgrade", "heads"], ["reduce_all"],
+                 ["reduce_all", "--fail"], ["reduce_all"], ["reduce_all"]):
+        subprocess.run([sys.executable, "-m", "outflow", *argv], cwd=root, check=False,
+                       capture_output=True, timeout=120)
+    with sqlite3.connect(root / "outflow.db") as connection:
+        connection.execute("UPDATE run SET state = 'running', end_time = NULL, pid = ?, "
+                           "process = ? WHERE id = 3", (os.getpid(), process_identity()))
+        connection.execute("UPDATE run SET state = 'running', end_time = NULL, pid = ?, "
+                           "process = 'another-boot:1' WHERE id = 4", (os.getpid(),))
+        connection.execute("UPDATE block SET state = 'running', end_time = NULL "
+                           "WHERE run_id = 3 AND map_index = 4")
+    connection.close()
+    return root
+
+
+class Dashboard:
+    """A running ``outflow dashboard`` and its address."""
+
+    def __init__(self, root: Path, *options: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "outflow", "dashboard", "--port", "0", *options], cwd=root,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()  # type: ignore[union-attr]
+        match = re.match(r"outflow dashboard: (http://\S+) \(Ctrl-C to stop\)", line)
+        assert match, line + self.process.stderr.read()  # type: ignore[union-attr]
+        self.url = match.group(1)
+        self.base = self.url.split("?")[0].rstrip("/")
+
+    def get(self, path: str, headers: dict[str, str] | None = None
+            ) -> tuple[int, str, dict[str, str]]:
+        request = urllib.request.Request(self.base + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read().decode(), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(), dict(error.headers)
+
+    def stop(self) -> tuple[int, str]:
+        self.process.send_signal(signal.SIGINT)
+        _out, err = self.process.communicate(timeout=30)
+        return self.process.returncode, err
+
+
+@pytest.fixture(scope="module")
+def dashboard(pipeline: Path) -> Iterator[Dashboard]:
+    served = Dashboard(pipeline)
+    yield served
+    if served.process.poll() is None:
+        served.process.kill()
+        served.process.communicate()
+
+
+def test_the_runs_are_listed_with_their_state_and_items(dashboard: Dashboard) -> None:
+    status, body, headers = dashboard.get("/api/runs")
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    runs = {run["id"]: run for run in json.loads(body)["runs"]}
+    assert {run_id: run["state"] for run_id, run in runs.items()} == {
+        1: "success", 2: "failed", 3: "running", 4: "crashed"}
+    assert (runs[2]["items"], runs[2]["items_failed"]) == (3, 1)  # it stopped at item 2
+    assert (runs[1]["items"], runs[1]["items_failed"]) == (5, 0)
+    assert runs[3]["items_running"] == 1
+    assert [run["id"] for run in json.loads(dashboard.get("/api/runs?state=crashed")[1])[
+        "runs"]] == [4]
+
+
+def test_a_runs_document_has_its_graph_items_failures_configuration_and_log(
+        dashboard: Dashboard) -> None:
+    status, body, _headers = dashboard.get("/api/runs/2")
+    assert status == 200
+    run = json.loads(body)
+    assert run["run"]["state"] == "failed"
+    assert {(node["kind"], node["name"], node["state"]) for node in run["graph"]["nodes"]} == {
+        ("workflow", "reduce_all", "failed"), ("task", "files", "success"),
+        ("workflow", "reduction", "failed")}
+    assert len(run["graph"]["edges"]) == 1
+    [reduction] = run["maps"]
+    assert [item["state"] for item in reduction["items"]] == ["success", "success", "failed"]
+    first = run["failures"][0]
+    assert (first["block"], first["index"]) == ("task reduce", 2)
+    assert first["traceback"].rstrip().endswith("ValueError: cannot read {'name': 'f2.fits', "
+                                                "'key': '******'}")
+    assert first["inputs"] == {"file": "{'key': '******', 'name': 'f2.fits'}"}  # sorted
+    assert run["configuration"]["secrets"]["api_token"] == "******"
+    assert "ERROR - run 2 failed" in run["log"]["text"]
+    assert dashboard.get("/api/runs/99")[0] == 404
+
+
+def test_no_secret_reaches_the_browser(dashboard: Dashboard) -> None:
+    paths = ["/", "/runs/1", "/static/app.js", "/static/style.css", "/api/runs",
+             *(f"/api/runs/{run_id}" for run_id in (1, 2, 3, 4))]
+    for path in paths:
+        status, body, headers = dashboard.get(path)
+        assert status == 200, path
+        assert SECRET not in body, path
+        assert headers["Content-Security-Policy"] == "default-src 'self'"
+
+
+def test_pages_load_nothing_from_elsewhere(dashboard: Dashboard) -> None:
+    for path in ("/", "/runs/1", "/static/app.js"):
+        body = dashboard.get(path)[1]
+        assert not re.search(r"(src|href)=\"(https?:)?//", body), path
+
+
+def test_beyond_this_machine_every_request_needs_the_token(pipeline: Path) -> None:
+    served = Dashboard(pipeline, "--host", "0.0.0.0")
+    try:
+        token = served.url.split("?token=")[1]
+        assert len(token) >= 24
+        for path in ("/", "/api/runs", "/api/runs/1", "/static/app.js"):
+            status, body, _headers = served.get(path)
+            assert status == 403 and "token is required" in body, path
+        assert served.get("/api/runs?token=wrong")[0] == 403
+        status, _body, headers = served.get(f"/?token={token}")
+        assert status == 200
+        cookie = headers["Set-Cookie"].split(";")[0]
+        assert served.get("/api/runs", {"Cookie": cookie})[0] == 200
+        code, err = served.stop()
+        assert code == 0 and "every request needs the token" in err
+    finally:
+        if served.process.poll() is None:
+            served.process.kill()
+
+
+def test_ctrl_c_stops_it_cleanly(pipeline: Path) -> None:
+    served = Dashboard(pipeline)
+    assert served.url.startswith("http://127.0.0.1:")
+    assert served.get("/api/runs")[0] == 200
+    code, err = served.stop()
+    assert code == 0 and "outflow dashboard: stopped" in err
+    assert "Traceback" not in err
