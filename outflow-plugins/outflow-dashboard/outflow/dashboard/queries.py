@@ -172,8 +172,8 @@ def _failures(databases: Any, run_id: int) -> list[dict[str, Any]]:
                                             block.id or 0)):
         lines = describe_failure(failed, shown)
         failures.append({"block": f"{failed.kind} {failed.name}", "index": failed.map_index,
-                         "error": (f"{failed.exception_type}: {failed.message}"
-                                   if failed.exception_type else None),
+                         # as debug says it: a task's own error, not outflow's wrapper
+                         "error": lines[1].strip() if failed.exception_type else None,
                          "inputs": failed.input_values or {},
                          "traceback": condense(failed.traceback) if failed.traceback else "",
                          "summary": "\n".join(lines)})
