@@ -3,6 +3,7 @@ in its configuration) and ``outflow dashboard`` started on it as a user starts i
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,8 @@ from outflow.management.liveness import process_identity
 SECRET = "s3cr3t-api-value-42"
 
 COMMANDS = '''
+import time
+
 from outflow.core.commands import Command, RootCommand
 from outflow.core.pipeline import context
 from outflow.core.tasks import as_task
@@ -36,6 +40,7 @@ def Files() -> {"file_array": list}:
 
 @as_task
 def Reduce(file: dict) -> {"reduced": str}:
+    time.sleep(context.args.pause)
     if file["name"] == "f2.fits" and context.args.fail:
         raise ValueError(f"cannot read {file}")
     return file["name"]
@@ -45,26 +50,39 @@ def Reduce(file: dict) -> {"reduced": str}:
 class ReduceAll(Command):
     def add_arguments(self):
         self.add_argument("--fail", action="store_true")
+        self.add_argument("--pause", type=float, default=0.0)
 
     def setup_tasks(self):
         Files() | MapWorkflow(Reduce(), name="reduction")
 '''
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Four runs: 1 succeeded, 2 failed, 3 running (its process is this one), 4 crashed."""
-    root = tmp_path_factory.mktemp("dashboard") / "pipeline"
+def make_pipeline(root: Path, database: dict[str, Any] | None = None) -> Path:
+    """The pipeline at ``root``, its database (SQLite by default) migrated."""
     (root / "reducer").mkdir(parents=True)
     (root / "reducer" / "__init__.py").write_text("")
     (root / "reducer" / "commands.py").write_text(COMMANDS.lstrip())
     (root / "settings.py").write_text("PLUGINS = ['outflow.management', 'reducer']\n")
-    (root / "config.yml").write_text("databases:\n  default:\n    dialect: sqlite\n"
-                                     f"secrets:\n  api_token: {SECRET}\n")
-    for argv in (["management", "db", "upgrade", "heads"], ["reduce_all"],
-                 ["reduce_all", "--fail"], ["reduce_all"], ["reduce_all"]):
-        subprocess.run([sys.executable, "-m", "outflow", *argv], cwd=root, check=False,
-                       capture_output=True, timeout=120)
+    (root / "config.json").write_text(json.dumps({
+        "databases": {"default": database or {"dialect": "sqlite"}},
+        "secrets": {"api_token": SECRET}}))
+    outflow(root, "management", "db", "upgrade", "heads", check=True)
+    return root
+
+
+def outflow(root: Path, *argv: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", "outflow", *argv], cwd=root, check=False,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 or not check, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four runs: 1 succeeded, 2 failed, 3 running (its process is this one), 4 crashed."""
+    root = make_pipeline(tmp_path_factory.mktemp("dashboard") / "pipeline")
+    for argv in (["reduce_all"], ["reduce_all", "--fail"], ["reduce_all"], ["reduce_all"]):
+        outflow(root, *argv)
     with sqlite3.connect(root / "outflow.db") as connection:
         connection.execute("UPDATE run SET state = 'running', end_time = NULL, pid = ?, "
                            "process = ? WHERE id = 3", (os.getpid(), process_identity()))

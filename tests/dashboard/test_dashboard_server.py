@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-from dashboardkit import SECRET, Dashboard
+import pytest
+from dashboardkit import SECRET, Dashboard, make_pipeline
 
 
 def test_the_runs_are_listed_with_their_state_and_items(dashboard: Dashboard) -> None:
@@ -89,3 +93,36 @@ def test_ctrl_c_stops_it_cleanly(pipeline: Path) -> None:
     code, err = served.stop()
     assert code == 0 and "outflow dashboard: stopped" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_run_is_followed_while_it_writes(tmp_path: Path, dialect: str,
+                                           request: pytest.FixtureRequest) -> None:
+    database = (request.getfixturevalue("postgresql_fixture").config
+                if dialect == "postgresql" else None)
+    root = make_pipeline(tmp_path / "pipeline", database)
+    served = Dashboard(root)
+    writer = subprocess.Popen([sys.executable, "-m", "outflow", "reduce_all", "--pause", "0.6"],
+                              cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        seen: set[str] = set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status, body, _headers = served.get("/api/runs")
+            assert status == 200, body
+            runs = json.loads(body)["runs"]
+            if runs:
+                seen.add(runs[0]["state"])
+                if runs[0]["state"] == "success" and runs[0]["items"] == 5:
+                    break
+            time.sleep(0.1)
+        assert writer.wait(timeout=60) == 0, writer.communicate()
+        assert seen >= {"running", "success"}, seen
+        status, body, _headers = served.get("/api/runs/1")
+        assert [item["state"] for item in json.loads(body)["maps"][0]["items"]] == [
+            "success"] * 5
+    finally:
+        served.stop()
+        if writer.poll() is None:
+            writer.kill()
