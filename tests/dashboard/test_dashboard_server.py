@@ -66,6 +66,12 @@ def test_pages_load_nothing_from_elsewhere(dashboard: Dashboard) -> None:
         assert not re.search(r"(src|href)=\"(https?:)?//", body), path
 
 
+def test_a_request_for_another_host_name_is_refused(dashboard: Dashboard) -> None:
+    # A page elsewhere whose name was rebound to 127.0.0.1 sends its own name.
+    assert dashboard.get("/api/runs", {"Host": "attacker.example:8470"})[0] == 403
+    assert dashboard.get("/api/runs", {"Host": "localhost"})[0] == 200
+
+
 def test_beyond_this_machine_every_request_needs_the_token(pipeline: Path) -> None:
     served = Dashboard(pipeline, "--host", "0.0.0.0")
     try:

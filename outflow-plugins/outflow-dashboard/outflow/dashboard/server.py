@@ -13,7 +13,8 @@ pipeline's secret masker once more, and says ``Content-Security-Policy: default-
 'self'``: a page can load nothing from elsewhere.
 
 Bound to the loopback address, anyone on this machine may read it, as they may read
-the database. Bound to any other address, every request must carry the token
+the database; a request naming another host (``Host:``) is refused, so that a web page
+elsewhere cannot reach it by rebinding its own name to 127.0.0.1. Bound to any other address, every request must carry the token
 (``?token=...`` once, then a cookie), compared in constant time; without it the
 answer is ``403``.
 """
@@ -108,7 +109,8 @@ class DashboardHandler(BaseHTTPRequestHandler):
     def _allowed(self, query: dict[str, str]) -> bool:
         token = self.server.token
         if token is None:
-            return True
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+            return is_loopback(host)
         given = query.get("token") or self._cookie()
         if given is not None and hmac.compare_digest(given.encode(), token.encode()):
             self._set_cookie = "token" in query
