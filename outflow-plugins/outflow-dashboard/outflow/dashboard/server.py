@@ -14,9 +14,9 @@ pipeline's secret masker once more, and says ``Content-Security-Policy: default-
 
 Bound to the loopback address, anyone on this machine may read it, as they may read
 the database; a request naming another host (``Host:``) is refused, so that a web page
-elsewhere cannot reach it by rebinding its own name to 127.0.0.1. Bound to any other address, every request must carry the token
-(``?token=...`` once, then a cookie), compared in constant time; without it the
-answer is ``403``.
+elsewhere cannot reach it by rebinding its own name to 127.0.0.1. Bound to any other
+address, every request must carry the token (``?token=...`` once, then a cookie),
+compared in constant time; without it the answer is ``403``.
 """
 
 from __future__ import annotations
