@@ -60,9 +60,9 @@ ends without a result, is a failed item too, where the backend asks the workflow
 
 Timeout. ``timeout=60`` stops an item that runs longer than 60 s, where the backend
 can stop one item alone (``Capabilities(item_timeout=True)``: the parallel backend
-stops its worker process, Slurm its job); it fails as an
-:class:`~outflow.core.backends.ItemTimedOut`, or counts as failed in a map that keeps
-going. Elsewhere a warning says it is not enforced.
+stops its worker process, Slurm its job, an MPI rank the item itself); it fails with
+a ``TimeoutError``, or counts as failed in a map that keeps going. Elsewhere a
+warning says it is not enforced.
 
 Retries. ``retries=N`` (``retry_delay`` seconds apart) runs a failing item again,
 where it runs, up to N more times, for an exception raised by a task's code; an
