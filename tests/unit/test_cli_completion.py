@@ -134,7 +134,8 @@ def test_an_unknown_shell_completes_nothing(tmp_path):
 
 def test_commands_of_the_root_and_of_groups(pipeline):
     assert completed(pipeline, "outflow ") == [
-        "completing", "compute", "compute_data", "management", "other", "plugins"]
+        "completing", "compute", "compute_data", "dashboard", "management", "other",
+        "plugins"]
     assert completed(pipeline, "outflow comp") == ["completing", "compute", "compute_data"]
     assert completed(pipeline, "outflow management d") == ["db", "debug", "display_config"]
     assert completed(pipeline, "outflow management db make") == ["make_migrations"]

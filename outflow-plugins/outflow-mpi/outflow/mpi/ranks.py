@@ -35,6 +35,10 @@ MAX_POLL_SLEEP = 0.002
 SENDING_POLL_SLEEP = 0.0005
 #: Seconds the driver waits for a released worker to say it wrote its rows.
 RELEASE_TIMEOUT = 10.0
+#: Seconds between the driver's last words and ``Abort``: the launcher forwards a
+#: rank's output through pipes it stops reading when it tears the job down, so the
+#: command's last line (``interrupted``, the error) would be lost without this pause.
+ABORT_GRACE = 0.5
 
 
 def mpi() -> Any:
@@ -166,6 +170,8 @@ class Link:
         if self.still_busy:
             print(f"outflow: MPI worker(s) {', '.join(map(str, self.still_busy))} still run "
                   "an item: ending the MPI job", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            time.sleep(ABORT_GRACE)
             self.comm.Abort(status or 1)
 
 
