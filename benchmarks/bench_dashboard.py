@@ -8,7 +8,6 @@ the secret masker over the text), ``--repeat`` times each; the median is reporte
 beside ``json.dumps`` of a list of as many plain dicts (a plain-Python baseline). The
 goal: under 300 ms each. No assertion: this is a measurement to read, not a test.
 """
-# ruff: noqa: F821 - outflow's output annotations, `-> {"name": type}`
 
 from __future__ import annotations
 
@@ -19,8 +18,7 @@ import os
 import statistics
 import sys
 import tempfile
-import textwrap
-import time
+from collections.abc import Callable
 from contextlib import redirect_stderr
 from pathlib import Path
 
@@ -29,42 +27,14 @@ for path in (ROOT, *sorted((ROOT / "outflow-plugins").glob("outflow-*"))):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from squares_pipeline import make_pipeline  # noqa: E402
+from timing import timings  # noqa: E402
+
 from outflow.core.cli.main import run  # noqa: E402
 
-COMMANDS = '''
-from outflow.core.commands import Command, RootCommand
-from outflow.core.tasks import as_task
-from outflow.library.workflows import MapWorkflow
 
-
-@as_task
-def Values() -> {"value_array": list}:
-    from outflow.core.pipeline import context
-    return list(range(context.args.n))
-
-
-@as_task
-def Square(value: int) -> {"square": int}:
-    return value * value
-
-
-@RootCommand.subcommand()
-class Squares(Command):
-    def add_arguments(self):
-        self.add_argument("--n", type=int, default=10)
-
-    def setup_tasks(self):
-        Values() | MapWorkflow(Square(), name="squares_map")
-'''
-
-
-def median_ms(function: object, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+def median_ms(function: Callable[[], object], repeat: int) -> float:
+    return statistics.median(timings(function, repeat)) * 1000
 
 
 def main() -> None:
@@ -74,11 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
-        (root / "benchdemo").mkdir()
-        (root / "benchdemo" / "__init__.py").write_text("")
-        (root / "benchdemo" / "commands.py").write_text(textwrap.dedent(COMMANDS).lstrip())
-        (root / "settings.py").write_text("PLUGINS = ['outflow.management', 'benchdemo']\n")
-        (root / "config.yml").write_text("databases:\n  default:\n    dialect: sqlite\n")
+        make_pipeline(root)
         os.chdir(root)
         with redirect_stderr(io.StringIO()):
             assert run(["management", "db", "upgrade", "heads", "-ll", "WARNING"]) == 0

@@ -19,7 +19,6 @@ the pipeline, opening the database) is left out. Plain Python (a list comprehens
 of the same function) is the baseline. The goal: ``everything`` within 10% of
 ``tracked`` per item. No assertion: this is a measurement to read, not a test.
 """
-# ruff: noqa: F821 - outflow's output annotations, `-> {"name": type}`
 
 from __future__ import annotations
 
@@ -30,7 +29,6 @@ import os
 import statistics
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -39,33 +37,9 @@ for path in (ROOT, *sorted((ROOT / "outflow-plugins").glob("outflow-*"))):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from squares_pipeline import SETTINGS, make_pipeline  # noqa: E402
+
 from outflow.core.cli.main import run  # noqa: E402
-
-COMMANDS = '''
-from outflow.core.commands import Command, RootCommand
-from outflow.core.tasks import as_task
-from outflow.library.workflows import MapWorkflow
-
-
-@as_task
-def Values() -> {"value_array": list}:
-    from outflow.core.pipeline import context
-    return list(range(context.args.n))
-
-
-@as_task
-def Square(value: int) -> {"square": int}:
-    return value * value
-
-
-@RootCommand.subcommand()
-class Squares(Command):
-    def add_arguments(self):
-        self.add_argument("--n", type=int, default=10)
-
-    def setup_tasks(self):
-        Values() | MapWorkflow(Square(), name="squares_map")
-'''
 
 CONFIGURATIONS = {
     "engine": (["--db-untracked", "--no-progress"], False),
@@ -85,20 +59,11 @@ def square(value: int) -> int:
     return value * value
 
 
-def make_pipeline(root: Path) -> None:
-    package = root / "benchdemo"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "commands.py").write_text(textwrap.dedent(COMMANDS).lstrip())
-    (root / "settings.py").write_text("PLUGINS = ['outflow.management', 'benchdemo']\n")
-    (root / "config.yml").write_text("databases:\n  default:\n    dialect: sqlite\n")
-
-
 def run_once(root: Path, name: str, items: int) -> float:
     options, terminal = CONFIGURATIONS[name]
     settings = root / "settings.py"
     keep = "" if name == "everything" else "RUN_LOG_KEEP = 0\n"
-    settings.write_text("PLUGINS = ['outflow.management', 'benchdemo']\n" + keep)
+    settings.write_text(SETTINGS + keep)
     saved, root_logger = sys.stderr, logging.getLogger()
     handlers = list(root_logger.handlers)
     sys.stderr = Terminal() if terminal else io.StringIO()
