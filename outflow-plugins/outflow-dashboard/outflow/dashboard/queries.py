@@ -43,12 +43,27 @@ def item_counts(databases: Any, run_ids: list[int]) -> dict[int, dict[str, int]]
     """Run id -> its top-level map items: started, failed, still running.
 
     An item is a map index under a block outside any item (a top-level map); it
-    failed when one of its blocks failed, it runs while one of them runs."""
-    return _counted(_items(databases, run_ids))
+    failed when one of its blocks failed, it runs while one of them runs. Counted by
+    the database (one row per run): the runs page is refreshed every few seconds,
+    and a run may have a map of many thousand items."""
+    from sqlalchemy import case, func, select
+
+    if not run_ids:
+        return {}
+    item = _items_query(run_ids).subquery()
+    query = (select(item.c.run_id, func.count(), func.sum(item.c.failed),
+                    func.sum(case(((item.c.running == 1) & (item.c.failed == 0), 1),
+                                  else_=0)))
+             .group_by(item.c.run_id))
+    with databases.engine().connect() as connection:
+        return {int(run_id): {"items": int(count), "items_failed": int(failed or 0),
+                              "items_running": int(running or 0)}
+                for run_id, count, failed, running in connection.execute(query)}
 
 
 def _counted(per_item: dict[tuple[int, int, int], tuple[int, int, Any, Any]]
              ) -> dict[int, dict[str, int]]:
+    """:func:`item_counts` from the items already read (the page of one run)."""
     counts: dict[int, dict[str, int]] = {}
     for (run_id, _map_id, _index), (failed, running, _start, _end) in per_item.items():
         entry = counts.setdefault(run_id, {"items": 0, "items_failed": 0, "items_running": 0})
@@ -58,28 +73,34 @@ def _counted(per_item: dict[tuple[int, int, int], tuple[int, int, Any, Any]]
     return counts
 
 
-def _items(databases: Any, run_ids: list[int]
-           ) -> dict[tuple[int, int, int], tuple[int, int, Any, Any]]:
-    """(run, map block, index) -> (failed, running, first start, last end) of the items
-    of the top-level maps of ``run_ids``."""
+def _items_query(run_ids: list[int]) -> Any:
+    """One row per item of the top-level maps of ``run_ids``: run, map block, index,
+    failed (0/1), running (0/1), first start, last end."""
     from sqlalchemy import and_, case, func, select
 
     from outflow.management.models import Block
 
-    if not run_ids:
-        return {}
     block = Block.__table__
     parent = block.alias("parent")
-    query = (
+    return (
         select(block.c.run_id, block.c.parent_id, block.c.map_index,
-               func.max(case((block.c.state == "failed", 1), else_=0)),
-               func.max(case((block.c.state == "running", 1), else_=0)),
+               func.max(case((block.c.state == "failed", 1), else_=0)).label("failed"),
+               func.max(case((block.c.state == "running", 1), else_=0)).label("running"),
                func.min(block.c.start_time), func.max(block.c.end_time))
         .select_from(block.join(parent, and_(block.c.parent_id == parent.c.id,
                                              parent.c.map_index.is_(None))))
         .where(block.c.run_id.in_(run_ids), block.c.map_index.is_not(None))
         .group_by(block.c.run_id, block.c.parent_id, block.c.map_index)
     )
+
+
+def _items(databases: Any, run_ids: list[int]
+           ) -> dict[tuple[int, int, int], tuple[int, int, Any, Any]]:
+    """(run, map block, index) -> (failed, running, first start, last end) of the items
+    of the top-level maps of ``run_ids``."""
+    if not run_ids:
+        return {}
+    query = _items_query(run_ids)
     with databases.engine().connect() as connection:
         return {(int(run_id), int(map_id), int(index)): (int(failed), int(running), start, end)
                 for run_id, map_id, index, failed, running, start, end
