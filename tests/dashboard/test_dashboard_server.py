@@ -24,6 +24,10 @@ def test_the_runs_are_listed_with_their_state_and_items(dashboard: Dashboard) ->
     assert (runs[2]["items"], runs[2]["items_failed"]) == (3, 1)  # it stopped at item 2
     assert (runs[1]["items"], runs[1]["items_failed"]) == (5, 0)
     assert runs[3]["items_running"] == 1
+    for run_id, listed in runs.items():  # a run's page counts its items the same way
+        shown = json.loads(dashboard.get(f"/api/runs/{run_id}")[1])["run"]
+        assert {key: shown[key] for key in ("items", "items_failed", "items_running")} == {
+            key: listed[key] for key in ("items", "items_failed", "items_running")}
     assert [run["id"] for run in json.loads(dashboard.get("/api/runs?state=crashed")[1])[
         "runs"]] == [4]
 
